@@ -1,0 +1,1 @@
+def explain(f, *args): return ""

@@ -1,0 +1,6 @@
+"""The shipped primitive table. Importing this package registers every primitive and binding."""
+
+from . import elementwise, linalg, numpy_api, structural  # noqa: F401
+from .bind import REGISTRY
+
+__all__ = ["REGISTRY"]

@@ -1,0 +1,125 @@
+"""Elementwise primitives: one row per function, its numpy ufunc and its partial derivatives.
+
+Each partial is ``partial_i(ans, *args)``, evaluated pointwise with numpy calls (so it can itself be
+differentiated). The integer literals ``1`` and ``-1`` mark constant partials: the modes then pass
+the tangent or bar through (negated) without multiplying or storing anything.
+
+Conventions at kinks (forward and reverse agree because both use these same rows):
+  abs'(0) = 0 (the sign);  maximum/minimum at ties give 1/2 to each argument;
+  clip has derivative 1 on the closed interval [a_min, a_max] and 0 outside;
+  sqrt'(0) = +inf (the limit);  hypot and norms give 0 at the origin;  sign, floor, ... have 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..registry import Primitive, plain
+from .bind import OP, UFUNC, elementwise
+
+_LN2 = float(np.log(2.0))
+_LN10 = float(np.log(10.0))
+
+
+def _safe_log(x):  # log(x) where x > 0, 0 at x == 0 (where a power's exponent partial is 0 * log 0)
+    return np.log(np.where(x == 0, 1.0, x))
+
+
+def _nonzero(a):  # a with zeros replaced by 1, for partials that are 0/0 at the origin
+    return np.where(a == 0, 1.0, a)
+
+
+# ---- arithmetic -----------------------------------------------------------------------------------
+add = elementwise(np.add, "add", lambda ans, x, y: 1, lambda ans, x, y: 1)
+subtract = elementwise(np.subtract, "subtract", lambda ans, x, y: 1, lambda ans, x, y: -1)
+multiply = elementwise(np.multiply, "multiply", lambda ans, x, y: y, lambda ans, x, y: x)
+divide = elementwise(np.divide, "divide", lambda ans, x, y: 1 / y, lambda ans, x, y: -ans / y)
+power = elementwise(np.power, "power",
+                    lambda ans, x, y: y * x ** (y - 1),
+                    lambda ans, x, y: _safe_log(x) * ans)
+negative = elementwise(np.negative, "negative", lambda ans, x: -1)
+absolute = elementwise(np.absolute, "absolute", lambda ans, x: np.sign(x))
+square = elementwise(np.square, "square", lambda ans, x: 2 * x)
+reciprocal = elementwise(np.reciprocal, "reciprocal", lambda ans, x: -(ans * ans))
+sqrt = elementwise(np.sqrt, "sqrt", lambda ans, x: 0.5 / ans)
+cbrt = elementwise(np.cbrt, "cbrt", lambda ans, x: 1 / (3 * ans * ans))
+
+# ---- exponentials and logarithms ------------------------------------------------------------------
+exp = elementwise(np.exp, "exp", lambda ans, x: ans)
+exp2 = elementwise(np.exp2, "exp2", lambda ans, x: _LN2 * ans)
+expm1 = elementwise(np.expm1, "expm1", lambda ans, x: ans + 1)
+log = elementwise(np.log, "log", lambda ans, x: 1 / x)
+log1p = elementwise(np.log1p, "log1p", lambda ans, x: 1 / (1 + x))
+log2 = elementwise(np.log2, "log2", lambda ans, x: 1 / (_LN2 * x))
+log10 = elementwise(np.log10, "log10", lambda ans, x: 1 / (_LN10 * x))
+logaddexp = elementwise(np.logaddexp, "logaddexp",
+                        lambda ans, x, y: np.exp(x - ans),
+                        lambda ans, x, y: np.exp(y - ans))
+
+# ---- trigonometric and hyperbolic -----------------------------------------------------------------
+sin = elementwise(np.sin, "sin", lambda ans, x: np.cos(x))
+cos = elementwise(np.cos, "cos", lambda ans, x: -np.sin(x))
+tan = elementwise(np.tan, "tan", lambda ans, x: 1 + ans * ans)
+arcsin = elementwise(np.arcsin, "arcsin", lambda ans, x: 1 / np.sqrt(1 - x * x))
+arccos = elementwise(np.arccos, "arccos", lambda ans, x: -1 / np.sqrt(1 - x * x))
+arctan = elementwise(np.arctan, "arctan", lambda ans, x: 1 / (1 + x * x))
+sinh = elementwise(np.sinh, "sinh", lambda ans, x: np.cosh(x))
+cosh = elementwise(np.cosh, "cosh", lambda ans, x: np.sinh(x))
+tanh = elementwise(np.tanh, "tanh", lambda ans, x: 1 - ans * ans)
+arcsinh = elementwise(np.arcsinh, "arcsinh", lambda ans, x: 1 / np.sqrt(x * x + 1))
+arccosh = elementwise(np.arccosh, "arccosh", lambda ans, x: 1 / np.sqrt(x * x - 1))
+arctanh = elementwise(np.arctanh, "arctanh", lambda ans, x: 1 / (1 - x * x))
+arctan2 = elementwise(np.arctan2, "arctan2",
+                      lambda ans, y, x: x / (x * x + y * y),
+                      lambda ans, y, x: -y / (x * x + y * y))
+hypot = elementwise(np.hypot, "hypot",
+                    lambda ans, x, y: x / _nonzero(ans),
+                    lambda ans, x, y: y / _nonzero(ans))
+
+# ---- piecewise ----------------------------------------------------------------------------------
+maximum = elementwise(np.maximum, "maximum",
+                      lambda ans, x, y: (x > y) + 0.5 * (x == y),
+                      lambda ans, x, y: (x < y) + 0.5 * (x == y))
+minimum = elementwise(np.minimum, "minimum",
+                      lambda ans, x, y: (x < y) + 0.5 * (x == y),
+                      lambda ans, x, y: (x > y) + 0.5 * (x == y))
+fmax = elementwise(np.fmax, "fmax", *maximum.partials)  # type: ignore[misc]
+fmin = elementwise(np.fmin, "fmin", *minimum.partials)  # type: ignore[misc]
+
+
+def _where(condition, x, y):
+    return np.where(condition, x, y)
+
+
+where = elementwise(_where, "where",
+                    None,
+                    lambda ans, c, x, y: 1.0 * np.asarray(plain(c), dtype=bool),
+                    lambda ans, c, x, y: 1.0 * ~np.asarray(plain(c), dtype=bool))
+
+
+def _clip(x, lo, hi):
+    return np.clip(x, lo, hi)
+
+
+clip = elementwise(_clip, "clip",
+                   lambda ans, x, lo, hi: 1.0 * ((x >= lo) & (x <= hi)),
+                   lambda ans, x, lo, hi: 1.0 * (x < lo),
+                   lambda ans, x, lo, hi: 1.0 * (x > hi))
+
+for _p in (add, subtract, multiply, divide, power, negative, absolute, square, reciprocal, sqrt,
+           cbrt, exp, exp2, expm1, log, log1p, log2, log10, logaddexp, sin, cos, tan, arcsin,
+           arccos, arctan, sinh, cosh, tanh, arcsinh, arccosh, arctanh, arctan2, hypot, maximum,
+           minimum, fmax, fmin):
+    UFUNC[getattr(np, _p.name)] = _p
+UFUNC[np.true_divide] = divide
+UFUNC[np.fabs] = absolute
+UFUNC[np.positive] = lambda x: x
+
+for _name in ("add", "subtract", "multiply", "divide", "power", "negative", "absolute"):
+    OP[_name] = globals()[_name]
+
+ELEMENTWISE: tuple[Primitive, ...] = (
+    add, subtract, multiply, divide, power, negative, absolute, square, reciprocal, sqrt, cbrt, exp,
+    exp2, expm1, log, log1p, log2, log10, logaddexp, sin, cos, tan, arcsin, arccos, arctan, sinh,
+    cosh, tanh, arcsinh, arccosh, arctanh, arctan2, hypot, maximum, minimum, fmax, fmin, where, clip,
+)

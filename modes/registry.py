@@ -1,0 +1,156 @@
+"""The primitive registry: every differentiable operation stated once, consumed by both modes.
+
+A primitive is a plain numpy implementation plus its derivative rules, in one of two forms:
+
+* ``partials``: elementwise primitives give one callable per argument, ``partial_i(ans, *args)``,
+  the local partial derivative evaluated pointwise (the "partial at each edge" of the graph).
+  Forward mode forms ``sum_i partial_i * tangent_i``; reverse mode forms
+  ``bar_i += unbroadcast(partial_i * bar_out)``. ``None`` marks an argument with no derivative.
+* ``jvp`` / ``vjp``: structural and linear primitives give, per argument, a tangent map
+  ``jvp_i(g, ans, *args, **kw)`` (``g``: batch + arg shape -> batch + ans shape) and a cotangent map
+  ``vjp_i(g, ans, *args, **kw)`` (``g``: batch + ans shape -> batch + arg shape), side by side.
+  ``g`` may carry leading batch axes (a forward "chunk" or a batch of cotangents): rules address
+  the trailing axes only.
+
+Rules are written with numpy calls on possibly traced values, so they can be differentiated again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import RuleError
+
+Rule = Callable[..., Any]
+
+
+class Primitive:
+    """One registered operation: its numpy implementation and its derivative rules."""
+
+    __slots__ = ("fn", "name", "partials", "jvp", "vjp", "linear", "vjp_accumulate", "variadic",
+                 "__dict__")
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        name: str,
+        partials: Sequence[Rule | None] | None = None,
+        jvp: Sequence[Rule | None] | Rule | None = None,
+        vjp: Sequence[Rule | None] | None = None,
+        linear: bool = False,
+        vjp_accumulate: Rule | None = None,
+    ) -> None:
+        """See the module docstring for the two forms of rules."""
+        if partials is not None and (jvp is not None or vjp is not None):
+            raise RuleError(f"primitive {name!r}: give either partials=... or jvp=.../vjp=..., not both")
+        if partials is None and (jvp is None or vjp is None):
+            raise RuleError(
+                f"primitive {name!r}: needs partials=(one callable per argument) for an elementwise "
+                "function, or both jvp=(...) and vjp=(...) (one callable per argument) otherwise"
+            )
+        if jvp is not None and not callable(jvp) and vjp is not None and not callable(vjp) and len(
+            jvp
+        ) != len(vjp):
+            raise RuleError(f"primitive {name!r}: jvp has {len(jvp)} rules but vjp has {len(vjp)}")
+        self.fn = fn
+        self.name = name
+        self.partials = tuple(partials) if partials is not None else None
+        # jvp: one rule per argument, or one joint callable jvp(tangents, ans, *args) taking every
+        # argument's tangent at once (None for a zero tangent), for concatenate-like primitives.
+        self.jvp = jvp if jvp is None or callable(jvp) else tuple(jvp)
+        # vjp: one rule per argument, or for a variadic primitive one callable vjp(i, g, ans, *args).
+        self.variadic = callable(vjp)
+        self.vjp = vjp if vjp is None or callable(vjp) else tuple(vjp)
+        # linear=True: the rules use only the shapes of the arguments, so the tape keeps no values.
+        self.linear = linear
+        # Optional in-place form of a vjp for a sparse parent (indexing): acc(bar, g, ans, x, **kw).
+        self.vjp_accumulate = vjp_accumulate
+
+    @property
+    def nargs(self) -> int:
+        rules = self.partials if self.partials is not None else self.vjp
+        if callable(rules):
+            return -1  # variadic
+        assert rules is not None
+        return len(rules)
+
+    def vjp_rule(self, i: int) -> Rule | None:
+        """The cotangent map for argument ``i``: ``rule(g, ans, *args, **kw)``, or None."""
+        if self.variadic:
+            return lambda g, ans, *args, **kw: self.vjp(i, g, ans, *args, **kw)  # type: ignore[misc]
+        return self.vjp[i]  # type: ignore[index]
+
+    def missing(self, kind: str, i: int) -> RuleError:
+        return RuleError(
+            f"primitive {self.name!r} has no {kind} rule for argument {i}; it is not differentiable "
+            f"with respect to that argument. Pass a constant there, or re-register {self.name!r} with "
+            "modes.primitive(fn, name=..., partials=(...)) giving a rule for every argument."
+        )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return apply(self, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<modes primitive {self.name}>"
+
+
+class Traced:
+    """Base of the values that carry derivative information (forward ``Dual``, reverse ``Var``).
+
+    ``_level`` is the nesting level of the transformation that created the value; the highest level
+    among a primitive's arguments handles it, treating lower-level values as constants that are
+    themselves traced by the enclosing transformation (perturbation tagging).
+    """
+
+    __slots__ = ()
+    _level: int
+
+    def _apply(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+
+def apply(prim: Primitive, args: tuple, kwargs: dict) -> Any:
+    """Evaluate ``prim`` on ``args``, routing to the innermost active transformation if any."""
+    top = None
+    for a in args:
+        if isinstance(a, Traced) and (top is None or a._level > top._level):
+            top = a
+    if top is None:
+        return prim.fn(*args, **kwargs)
+    return top._apply(prim, args, kwargs)
+
+
+def value_at_level(x: Any, level: int) -> Any:
+    """Strip the boxes of ``level`` and above (keeps lower-level boxes)."""
+    while isinstance(x, Traced) and x._level >= level:
+        x = x.value  # type: ignore[attr-defined]
+    return x
+
+
+def plain(x: Any) -> Any:
+    """Strip every box: the numeric value underneath."""
+    while isinstance(x, Traced):
+        x = x.value  # type: ignore[attr-defined]
+    return x
+
+
+def primitive(
+    fn: Callable[..., Any],
+    name: str | None = None,
+    partials: Sequence[Rule | None] | None = None,
+    jvp: Sequence[Rule | None] | Rule | None = None,
+    vjp: Sequence[Rule | None] | None = None,
+    linear: bool = False,
+) -> Primitive:
+    """Register ``fn`` as a primitive that works on plain arrays and on traced values of both modes.
+
+    Elementwise: ``partials=(lambda ans, x, y: y, lambda ans, x, y: x)`` (one per positional argument).
+    Otherwise: ``jvp=(lambda g, ans, x: ..., )`` and ``vjp=(lambda g, ans, x: ..., )`` where ``g`` has
+    leading batch axes (``g.shape == batch + x.shape`` for jvp, ``batch + ans.shape`` for vjp).
+    ``None`` in place of a rule marks an argument with no derivative. Keyword arguments are passed to
+    ``fn`` and to every rule unchanged and are never differentiated.
+    """
+    return Primitive(fn, name or getattr(fn, "__name__", "primitive"), partials, jvp, vjp, linear)

@@ -16,6 +16,10 @@ from .tracing import ArrayBox
 from .unbroadcast import expand_tangent, shape_of
 
 
+# explain() sets this to a list to observe every forward step: (primitive, args, result).
+RECORD: list | None = None
+
+
 class Dual(ArrayBox):
     """A value with a chunk of k tangents (shape ``(k,) + value.shape``), at nesting ``level``."""
 
@@ -44,7 +48,10 @@ class Dual(ArrayBox):
         t = forward_tangent(prim, ans, vals, tangents, kwargs)
         if t is None:
             return ans
-        return Dual(ans, t, level)
+        out = Dual(ans, t, level)
+        if RECORD is not None:
+            RECORD.append((prim, args, out))
+        return out
 
 
 def forward_tangent(prim: Primitive, ans: Any, vals: list, tangents: list, kwargs: dict) -> Any:

@@ -40,8 +40,8 @@ class Tape:
 
     def __init__(self, keep_values: bool = False) -> None:
         self.nodes: list[Node] = []
-        # For explain(): the primitive name and value of every node, only when asked for.
-        self.names: list[str] | None = [] if keep_values else None
+        # For explain(): (primitive name, argument refs, kwargs) and value of every node, on request.
+        self.names: list[Any] | None = [] if keep_values else None
         self.values: list[Any] | None = [] if keep_values else None
 
     def __len__(self) -> int:
@@ -138,7 +138,9 @@ class Var(ArrayBox):
         nodes = tape.nodes
         nodes.append(node)
         if tape.names is not None:
-            tape.names.append(prim.name)
+            refs = [("node", a._index) if type(a) is Var and a._level == level else ("const", a)
+                    for a in args]
+            tape.names.append((prim.name, refs, kwargs))  # type: ignore[arg-type]
             tape.values.append(ans)  # type: ignore[union-attr]
         return Var(ans, tape, len(nodes) - 1, level)
 

@@ -72,8 +72,12 @@ def _fresh(b: Any, shape: tuple[int, ...]) -> Any:
 
 
 # ---- forward mode -------------------------------------------------------------------------------------
-def _forward_pass(f: Callable[..., Any], args: list, tangents: dict[int, Any]) -> tuple[Any, Any, int]:
-    """Run f once on Duals; ``tangents[i]`` has shape (k,) + args[i].shape. Returns (out, out_tangent, k)."""
+def _forward_pass(f: Callable[..., Any], args: list, tangents: dict[int, Any],
+                  k: int) -> tuple[Any, Any]:
+    """Run f once on Duals; ``tangents[i]`` has shape (k,) + args[i].shape.
+
+    Returns ``(out, out_tangent)`` with ``out_tangent`` of shape (k,) + out.shape, or None (zero).
+    """
     level = levels.enter()
     try:
         boxed = list(args)
@@ -82,37 +86,70 @@ def _forward_pass(f: Callable[..., Any], args: list, tangents: dict[int, Any]) -
         out = f(*boxed)
     finally:
         levels.leave()
-    k = shape_of(next(iter(tangents.values())))[0]
     if type(out) is Dual and out._level == level:
-        return out.value, out.tangent, k
+        return out.value, out.tangent
     if isinstance(out, (tuple, list)):
         raise TypeError("the function returned a tuple/list; modes differentiates functions that "
                         "return one array or number")
-    return out, None, k
+    return out, None
+
+
+_EYES: dict[int, np.ndarray] = {}
+
+
+def _seed_block(n: int, start: int, stop: int) -> np.ndarray:
+    """Rows start..stop of the n x n identity: one seed direction per row (read-only)."""
+    if n <= 256:
+        eye = _EYES.get(n)
+        if eye is None:
+            eye = _EYES[n] = np.eye(n)
+            eye.flags.writeable = False
+        return eye[start:stop]
+    seeds = np.zeros((stop - start, n))
+    seeds[np.arange(stop - start), np.arange(start, stop)] = 1.0
+    return seeds
 
 
 def _forward_jacobian(f: Callable[..., Any], args: list, argnums: tuple[int, ...],
                       chunk_size: int | None) -> tuple[Any, np.ndarray]:
     """Columns of the Jacobian by chunked forward passes: returns (out, J) with J (n, m)."""
-    shapes = [shape_of(args[i]) for i in argnums]
-    sizes = [_size(s) for s in shapes]
-    n = sum(sizes)
-    k = chunk_size or cost_model.default_chunk(n, max(sizes + [1]))
+    shapes = []
+    n = 0
+    biggest = 1
+    for i in argnums:
+        a = args[i]
+        shape = () if type(a) is float else shape_of(a)
+        shapes.append(shape)
+        size = _size(shape)
+        n += size
+        biggest = max(biggest, size)
+    k = chunk_size or cost_model.default_chunk(n, biggest)
     out = None
     parts = []
     for start in range(0, n, k):
         stop = min(n, start + k)
-        seeds = np.zeros((stop - start, n))
-        seeds[np.arange(stop - start), np.arange(start, stop)] = 1.0
+        seeds = _seed_block(n, start, stop)
         tangents = {}
         offset = 0
-        for i, shape, size in zip(argnums, shapes, sizes):
-            tangents[i] = seeds[:, offset : offset + size].reshape((stop - start,) + shape)
-            offset += size
-        out, t, _ = _forward_pass(f, args, tangents)
-        m = _size(shape_of(out))
-        parts.append(np.zeros((stop - start, m)) if t is None else np.reshape(t, (stop - start, m)))
-    return out, parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+        for i, shape in zip(argnums, shapes):
+            if shape:
+                size = _size(shape)
+                tangents[i] = seeds[:, offset : offset + size].reshape((stop - start,) + shape)
+                offset += size
+            else:
+                tangents[i] = seeds[:, offset]
+                offset += 1
+        out, t = _forward_pass(f, args, tangents, stop - start)
+        out_shape = () if type(out) is float else shape_of(out)
+        if t is None:
+            t = np.zeros((stop - start, _size(out_shape)))
+        elif out_shape != ():
+            t = np.reshape(t, (stop - start, _size(out_shape)))
+        parts.append(t)  # (k, m), or (k,) for a scalar output
+    cols = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+    if type(cols) is np.ndarray and not cols.flags.writeable:
+        cols = np.array(cols)
+    return out, cols
 
 
 # ---- reverse mode ---------------------------------------------------------------------------------------
@@ -147,7 +184,8 @@ def _pull(out: Any, tape: Tape, leaves: list[Var], level: int, seed: Any, batch_
     if not (type(out) is Var and out._level == level and out._tape is tape):
         return [_fresh(None, batch + shape_of(leaf.value)) for leaf in leaves]
     bars = reverse_sweep(tape, out._index, seed, batch_ndim, [leaf._index for leaf in leaves], retain)
-    return [_fresh(b if b is not seed else np.array(b), batch + shape_of(leaf.value))
+    return [b if type(b) is float else
+            _fresh(b if b is not seed else np.array(b), batch + shape_of(leaf.value))
             for b, leaf in zip(bars, leaves)]
 
 
@@ -171,8 +209,13 @@ def value_and_grad(f: Callable[..., Any], argnum: ArgNum = 0,
     """
     _check_mode(mode, ("forward", "reverse"))
 
+    cache: dict[int, tuple[tuple[int, ...], bool]] = {}
+
     def value_and_grad_f(*args: Any) -> tuple[Any, Any]:
-        nums, single = _argnums(argnum, len(args))
+        nargs = len(args)
+        if nargs not in cache:
+            cache[nargs] = _argnums(argnum, nargs)
+        nums, single = cache[nargs]
         args_l = list(args)
         for i in nums:
             args_l[i] = as_float_input(args_l[i], f"argument {i}")
@@ -186,12 +229,16 @@ def value_and_grad(f: Callable[..., Any], argnum: ArgNum = 0,
             _scalar_check(value)
             grads = []
             offset = 0
+            col = cols if len(shape_of(cols)) == 1 else cols[:, 0]
             for i in nums:
                 shape = shape_of(args_l[i])
-                size = _size(shape)
-                col = cols[offset : offset + size, 0]
-                grads.append(np.reshape(col, shape) if shape else col[0])
-                offset += size
+                if shape:
+                    size = _size(shape)
+                    grads.append(np.reshape(col[offset : offset + size], shape))
+                    offset += size
+                else:
+                    grads.append(col[offset])
+                    offset += 1
         return value, (grads[0] if single else tuple(grads))
 
     return value_and_grad_f
@@ -224,7 +271,7 @@ def jvp(f: Callable[..., Any], primals: tuple, tangents: tuple) -> tuple[Any, An
             raise ValueError(f"tangent {i} has shape {shape_of(t)} but primal {i} has shape "
                              f"{shape_of(p)}; they must match")
         ts[i] = np.reshape(t, (1,) + shape_of(p)) if not isinstance(t, Traced) else t[None]
-    out, t_out, _ = _forward_pass(f, args, ts)
+    out, t_out = _forward_pass(f, args, ts, 1)
     if t_out is None:
         return out, _fresh(None, shape_of(out))
     return out, t_out[0]
@@ -285,6 +332,8 @@ def jacobian(f: Callable[..., Any], argnum: int = 0,
             chosen = cost_model.choose_mode(n, m)
         if chosen == "forward":
             out, cols = _forward_jacobian(f, args_l, (i,), chunk_size)
+            if len(shape_of(cols)) == 1:
+                cols = np.reshape(cols, (n, 1))
             return _assemble(np.transpose(cols), shape_of(out), in_shape)
         out, tape, leaves, level = _record(f, args_l, (i,))
         out_shape = shape_of(_out_value(out, tape, level))

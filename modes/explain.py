@@ -140,12 +140,10 @@ def explain(f: Callable[..., Any], *args: Any) -> str:
     totals: dict[int, Any] = {}
 
     def on_step(i: int, g: Any, steps: list) -> None:
-        node = tape.nodes[i]
         lines.append(f"  from {node_name[i]} (bar = {_fmt(g)}):")
-        for k, (j, c) in enumerate(steps):
+        for j, c, p in steps:
             totals[j] = c if j not in totals else plain(totals[j]) + plain(c)
-            if node is not None and len(node) == 1:
-                p = node[0][k][1]
+            if p is not None:
                 how = f"d{node_name[i]}/d{node_name[j]} * {node_name[i]}_bar = {_fmt(p)} * {_fmt(g)}"
             else:
                 how = f"vjp_{tape.names[i][0]}({node_name[i]}_bar)"  # type: ignore[index]

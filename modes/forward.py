@@ -20,6 +20,10 @@ from .unbroadcast import expand_tangent, shape_of
 RECORD: list | None = None
 
 
+ndarray = np.ndarray
+_NOKW: dict = {}
+
+
 class Dual(ArrayBox):
     """A value with a chunk of k tangents (shape ``(k,) + value.shape``), at nesting ``level``."""
 
@@ -33,56 +37,104 @@ class Dual(ArrayBox):
     def __repr__(self) -> str:
         return f"Dual({self.value!r}, tangent={self.tangent!r})"
 
+    def _apply2(self, prim: Primitive, a: Any, b: Any) -> Any:
+        """``_apply`` for a binary elementwise operator on scalars or arrays (the hot path)."""
+        level = self._level
+        da = type(a) is Dual and a._level == level
+        db = type(b) is Dual and b._level == level
+        va = a.value if da else a
+        vb = b.value if db else b
+        partials = prim.partials
+        if (partials is None or isinstance(va, Traced) or isinstance(vb, Traced)
+                or RECORD is not None):
+            return self._apply(prim, (a, b), _NOKW)
+        ans = prim.fn(va, vb)
+        ta = type(ans)
+        if ta is not float and (ta is not ndarray or ans.ndim):
+            pairs = [(0, a.tangent)] if da else []
+            if db:
+                pairs.append((1, b.tangent))
+            return self._finish(prim, (a, b), [va, vb], ans, pairs)
+        t_out = None
+        if da:
+            p = partials[0](ans, va, vb)
+            t = a.tangent
+            t_out = (t if p == 1 else -t if p == -1 else p * t) if type(p) is int else p * t
+        if db:
+            p = partials[1](ans, va, vb)
+            t = b.tangent
+            term = (t if p == 1 else -t if p == -1 else p * t) if type(p) is int else p * t
+            t_out = term if t_out is None else t_out + term
+        return Dual(ans, t_out, level)
+
     def _apply(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
         level = self._level
-        vals = []
-        tangents = []
-        for a in args:
+        vals = list(args)
+        pairs = []
+        nested = False
+        for i, a in enumerate(args):
             if type(a) is Dual and a._level == level:
-                vals.append(a.value)
-                tangents.append(a.tangent)
-            else:
-                vals.append(a)
-                tangents.append(None)
-        ans = apply(prim, tuple(vals), kwargs)
-        t = forward_tangent(prim, ans, vals, tangents, kwargs)
-        if t is None:
-            return ans
-        out = Dual(ans, t, level)
+                v = vals[i] = a.value
+                pairs.append((i, a.tangent))
+                if isinstance(v, Traced):
+                    nested = True
+            elif isinstance(a, Traced):
+                nested = True
+        if nested:
+            ans = apply(prim, tuple(vals), kwargs)
+        else:
+            ans = prim.fn(*vals, **kwargs) if kwargs else prim.fn(*vals)
+        return self._finish(prim, args, vals, ans, pairs, kwargs)
+
+    def _finish(self, prim: Primitive, args: tuple, vals: list, ans: Any, pairs: list,
+                kwargs: dict = _NOKW) -> Any:
+        """Form the tangent of ``ans`` from the (argnum, tangent) ``pairs`` by the prim's rules."""
+        level = self._level
+        partials = prim.partials
+        if partials is not None:  # tangent = sum_i partial_i * tangent_i
+            t_out = None
+            ta = type(ans)
+            ndim_out = 0 if ta is float else (ans.ndim if ta is ndarray else len(shape_of(ans)))
+            for i, t in pairs:
+                rule = partials[i]
+                if rule is None:
+                    continue  # no derivative with respect to this argument (a mask, a condition...)
+                p = rule(ans, *vals)
+                if ndim_out and t.ndim - 1 < ndim_out:
+                    t = expand_tangent(t, ndim_out, 1)
+                if type(p) is int:
+                    term = t if p == 1 else (-t if p == -1 else p * t)
+                else:
+                    term = p * t
+                t_out = term if t_out is None else t_out + term
+            if t_out is None:
+                return ans
+            if ndim_out:
+                want = shape_of(ans)
+                if shape_of(t_out)[1:] != want:
+                    t_out = np.broadcast_to(t_out, shape_of(t_out)[:1] + want)
+        else:
+            tangents: list[Any] = [None] * len(args)
+            for i, t in pairs:
+                tangents[i] = t
+            t_out = structural_tangent(prim, ans, vals, tangents, kwargs)
+            if t_out is None:
+                return ans
+        out = Dual(ans, t_out, level)
         if RECORD is not None:
             RECORD.append((prim, args, out))
         return out
 
 
-def forward_tangent(prim: Primitive, ans: Any, vals: list, tangents: list, kwargs: dict) -> Any:
-    """Tangent of ``ans`` from the argument tangents (``None`` = zero), by the primitive's rules."""
-    out = None
-    if prim.partials is not None:
-        ndim_out = len(shape_of(ans))
-        for i, t in enumerate(tangents):
-            if t is None:
-                continue
-            rule = prim.partials[i]
-            if rule is None:
-                continue  # no derivative with respect to this argument (a mask, a condition...)
-            p = rule(ans, *vals)
-            t = expand_tangent(t, ndim_out, 1)
-            if type(p) is int:
-                term = t if p == 1 else (-t if p == -1 else p * t)
-            else:
-                term = p * t
-            out = term if out is None else out + term
-        if out is not None:
-            want = shape_of(out)[:1] + shape_of(ans)
-            if shape_of(out) != want:
-                out = np.broadcast_to(out, want)
-        return out
+def structural_tangent(prim: Primitive, ans: Any, vals: list, tangents: list, kwargs: dict) -> Any:
+    """Tangent of ``ans`` by a primitive's JVP rules (``None`` in ``tangents`` = zero tangent)."""
     jvp = prim.jvp
     if callable(jvp):  # one joint rule taking every tangent (None for zero), e.g. concatenate
         if all(t is None for t in tangents):
             return None
         return jvp(tangents, ans, *vals, **kwargs)
     assert jvp is not None
+    out = None
     for i, t in enumerate(tangents):
         if t is None:
             continue

@@ -17,6 +17,8 @@ Rules are written with numpy calls on possibly traced values, so they can be dif
 
 from __future__ import annotations
 
+import dis
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,8 +32,8 @@ Rule = Callable[..., Any]
 class Primitive:
     """One registered operation: its numpy implementation and its derivative rules."""
 
-    __slots__ = ("fn", "name", "partials", "jvp", "vjp", "linear", "vjp_accumulate", "variadic",
-                 "__dict__")
+    __slots__ = ("fn", "name", "partials", "reads", "jvp", "vjp", "linear", "vjp_accumulate",
+                 "variadic", "__dict__")
 
     def __init__(
         self,
@@ -58,6 +60,9 @@ class Primitive:
         self.fn = fn
         self.name = name
         self.partials = tuple(partials) if partials is not None else None
+        # For each partial, a bitmask of the values it reads (bit 0: ans, bit k: argument k-1), so
+        # the tape keeps exactly those as residuals and evaluates the partial during the sweep.
+        self.reads = tuple(reads_mask(r) for r in self.partials) if self.partials is not None else None
         # jvp: one rule per argument, or one joint callable jvp(tangents, ans, *args) taking every
         # argument's tangent at once (None for a zero tangent), for concatenate-like primitives.
         self.jvp = jvp if jvp is None or callable(jvp) else tuple(jvp)
@@ -95,6 +100,24 @@ class Primitive:
 
     def __repr__(self) -> str:
         return f"<modes primitive {self.name}>"
+
+
+def reads_mask(rule: Rule | None) -> int:
+    """Bitmask of the positional parameters ``rule`` reads; all of them when it cannot tell."""
+    if rule is None:
+        return 0
+    code = getattr(rule, "__code__", None)
+    if code is None or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+        return -1  # every bit set
+    params = code.co_varnames[: code.co_argcount]
+    loaded = {ins.argval for ins in dis.get_instructions(code) if ins.opname.startswith("LOAD_")}
+    # A parameter captured by a nested function is read through a cell.
+    loaded |= set(code.co_cellvars)
+    mask = 0
+    for k, name in enumerate(params):
+        if name in loaded:
+            mask |= 1 << k
+    return mask
 
 
 class Traced:

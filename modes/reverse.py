@@ -23,7 +23,8 @@ from .tracing import ArrayBox
 from .unbroadcast import ShapeOnly, shape_of, unbroadcast
 
 # A node is either
-#   (edges,)                                  elementwise: edges = ((parent, partial, parent_shape), ...)
+#   (edges, ans, args)                        elementwise: edges = ((parent, partial_rule, parent_shape), ...)
+#                                             with ans/args kept only where some partial reads them
 #   (prim, parents, ans, args, kwargs)        structural: parents = ((argnum, parent, shape), ...)
 # and a leaf (an input) is None.
 Node = tuple | None
@@ -69,9 +70,10 @@ class Tape:
         for node in self.nodes:
             if node is None:
                 continue
-            if len(node) == 1:
-                for _, p, _ in node[0]:
-                    total += count(p)
+            if len(node) == 3:
+                total += count(node[1])
+                for v in node[2]:
+                    total += count(v)
             else:
                 total += count(node[2])
                 for a in node[3]:
@@ -80,6 +82,12 @@ class Tape:
 
     def __repr__(self) -> str:
         return f"<Tape: {len(self)} nodes, {self.nbytes} residual bytes>"
+
+
+_NONES = [(None,) * n for n in range(8)]
+_NOKW: dict = {}
+_EVERY = [(1 << (n + 1)) - 2 for n in range(8)]
+ndarray = np.ndarray
 
 
 class Var(ArrayBox):
@@ -96,11 +104,45 @@ class Var(ArrayBox):
     def __repr__(self) -> str:
         return f"Var({self.value!r}, node={self._index})"
 
+    def _apply2(self, prim: Primitive, a: Any, b: Any) -> Any:
+        """``_apply`` for a binary elementwise operator (the hot path of scalar code)."""
+        level = self._level
+        tape = self._tape
+        da = type(a) is Var and a._level == level
+        db = type(b) is Var and b._level == level
+        va = a.value if da else a
+        vb = b.value if db else b
+        partials = prim.partials
+        if (partials is None or isinstance(va, Traced) or isinstance(vb, Traced)
+                or tape.names is not None or (da and a._tape is not tape)
+                or (db and b._tape is not tape) or (not da and isinstance(a, Traced))
+                or (not db and isinstance(b, Traced))):
+            return self._apply(prim, (a, b), _NOKW)
+        ans = prim.fn(va, vb)
+        reads = prim.reads
+        edges = []
+        need = 0
+        if da:
+            t = type(va)
+            edges.append((a._index, partials[0],
+                          va.shape if t is ndarray else (() if t is float else shape_of(va))))
+            need = reads[0]  # type: ignore[index]
+        if db:
+            t = type(vb)
+            edges.append((b._index, partials[1],
+                          vb.shape if t is ndarray else (() if t is float else shape_of(vb))))
+            need |= reads[1]  # type: ignore[index]
+        nodes = tape.nodes
+        nodes.append((edges, ans if need & 1 else None,
+                      (va if need & 2 else None, vb if need & 4 else None)))
+        return Var(ans, tape, len(nodes) - 1, level)
+
     def _apply(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
         level = self._level
         tape = self._tape
         vals = list(args)
         parents = []
+        nested = False
         for i, a in enumerate(args):
             if type(a) is Var and a._level == level:
                 if a._tape is not tape:
@@ -109,19 +151,43 @@ class Var(ArrayBox):
                         "example through a global or a closure kept across calls); pass it as an "
                         "argument instead."
                     )
-                vals[i] = a.value
+                v = vals[i] = a.value
                 parents.append((i, a._index))
-        ans = apply(prim, tuple(vals), kwargs)
+                if isinstance(v, Traced):
+                    nested = True
+            elif isinstance(a, Traced):
+                nested = True
+        # Lower-level boxes underneath: let the enclosing transformation trace this primitive too.
+        if nested:
+            ans = apply(prim, tuple(vals), kwargs)
+        else:
+            ans = prim.fn(*vals, **kwargs) if kwargs else prim.fn(*vals)
         partials = prim.partials
         if partials is not None:
             edges = []
+            need = 0
+            reads = prim.reads
             for i, idx in parents:
                 rule = partials[i]
                 if rule is not None:
-                    edges.append((idx, rule(ans, *vals), shape_of(vals[i])))
+                    v = vals[i]
+                    tv = type(v)
+                    edges.append((idx, rule, v.shape if tv is ndarray else
+                                  (() if tv is float else shape_of(v))))
+                    need |= reads[i]  # type: ignore[index]
             if not edges:
                 return ans
-            node: Node = (tuple(edges),)
+            # Keep only what the partials read: x + c keeps nothing, x * y keeps the other factor.
+            n = len(vals)
+            if need == 0:
+                node: Node = (edges, None, _NONES[n])
+            else:
+                every = _EVERY[n]
+                if need & every == every:
+                    res_vals = vals
+                else:
+                    res_vals = [v if need >> (k + 1) & 1 else None for k, v in enumerate(vals)]
+                node = (edges, ans if need & 1 else None, res_vals)
         else:
             vjp = prim.vjp
             assert vjp is not None
@@ -163,40 +229,50 @@ def reverse_sweep(
     ``seed`` has shape ``batch + out.shape`` with ``batch_ndim`` leading batch axes; every returned
     bar has shape ``batch + node.shape`` or is ``None`` (a zero adjoint). With ``retain=False`` each
     node is dropped from the tape once swept, so the residuals are freed as the sweep goes.
-    ``on_step(i, bar_i, [(parent, contribution), ...])`` observes each step (used by ``explain``).
+    ``on_step(i, bar_i, [(parent, contribution, partial or None), ...])`` observes each step
+    (used by ``explain``).
     """
     nodes = tape.nodes
     n = out_index + 1
     bars: list[Any] = [None] * n
     owned = bytearray(n)  # 1 where bars[j] is an ndarray this sweep created and may update in place
     bars[out_index] = seed
-    keep = set(wanted)
+    keep = bytearray(n)
+    for j in wanted:
+        if j < n:
+            keep[j] = 1
     batch = shape_of(seed)[:batch_ndim]
-    ndarray = np.ndarray
+    tracing = on_step is not None
+    steps: list[tuple[int, Any, Any]] | None = None
     for i in range(out_index, -1, -1):
         g = bars[i]
         node = nodes[i]
         if node is None or g is None:
             continue
-        if i not in keep:
+        if not keep[i]:
             bars[i] = None
         if not retain:
             nodes[i] = None
-        steps: list[tuple[int, Any]] | None = [] if on_step is not None else None
-        if len(node) == 1:  # elementwise: bar_parent += unbroadcast(partial * bar)
-            for j, p, pshape in node[0]:
+        if tracing:
+            steps = []
+        if len(node) == 3:  # elementwise: bar_parent += unbroadcast(partial * bar)
+            edges, ans, vals = node
+            for j, rule, pshape in edges:
+                p = rule(ans, *vals)
                 if type(p) is int and (p == 1 or p == -1):
                     c = g if p == 1 else -g
                     fresh = p == -1
                 else:
                     c = p * g
                     fresh = True
-                target = batch + pshape if batch_ndim else pshape
-                if shape_of(c) != target:
-                    c = unbroadcast(c, target)
-                    fresh = True
+                tc = type(c)
+                if tc is not float or batch_ndim or pshape:
+                    target = batch + pshape if batch_ndim else pshape
+                    if (c.shape if tc is ndarray else shape_of(c)) != target:
+                        c = unbroadcast(c, target)
+                        fresh = True
                 if steps is not None:
-                    steps.append((j, c))
+                    steps.append((j, c, p))
                 b = bars[j]
                 if b is None:
                     bars[j] = c
@@ -207,8 +283,8 @@ def reverse_sweep(
                     s = b + c
                     bars[j] = s
                     owned[j] = type(s) is ndarray
-            if on_step is not None:
-                on_step(i, g, steps)  # type: ignore[arg-type]
+            if tracing:
+                on_step(i, g, steps)  # type: ignore[arg-type, misc]
             continue
         prim, parents, ans, args, kwargs = node
         for argnum, j, pshape in parents:
@@ -222,7 +298,7 @@ def reverse_sweep(
                     owned[j] = 1
                 acc(b, g, ans, *args, **kwargs)
                 if steps is not None:
-                    steps.append((j, prim.vjp_rule(argnum)(g, ans, *args, **kwargs)))  # type: ignore[misc]
+                    steps.append((j, prim.vjp_rule(argnum)(g, ans, *args, **kwargs), None))  # type: ignore[misc]
                 continue
             if prim.variadic:
                 c = prim.vjp(argnum, g, ans, *args, **kwargs)  # type: ignore[misc]
@@ -231,7 +307,7 @@ def reverse_sweep(
             if shape_of(c) != target:
                 c = unbroadcast(c, target)
             if steps is not None:
-                steps.append((j, c))
+                steps.append((j, c, None))
             if b is None:
                 bars[j] = c
             elif owned[j] and type(c) is ndarray:

@@ -17,8 +17,19 @@ from .registry import Traced, plain
 
 UFUNC_HANDLERS: dict[np.ufunc, Callable[..., Any]] = {}
 FUNCTION_HANDLERS: dict[Callable[..., Any], Callable[..., Any]] = {}
-# Operators and methods, bound once the primitives exist (see numpy_bindings).
-OPS: dict[str, Callable[..., Any]] = {}
+
+
+class _Ops(dict):
+    """Primitives behind the Python operators, bound by ``modes.primitives`` (attribute access is
+    the fast path used by the operator methods below)."""
+
+    def __setitem__(self, name: str, prim: Any) -> None:
+        super().__setitem__(name, prim)
+        setattr(self, name, prim)
+
+
+OPS: Any = _Ops()
+_NOKW: dict = {}
 
 
 def _numpy_name(func: Any) -> str:
@@ -37,6 +48,10 @@ class ArrayBox(Traced):
     __slots__ = ()
     __array_priority__ = 1000.0
     value: Any
+
+    def _apply2(self, prim: Any, a: Any, b: Any) -> Any:
+        """A binary operator; subclasses may specialise this hot path."""
+        return self._apply(prim, (a, b), _NOKW)
 
     # ---- array attributes --------------------------------------------------------------------
     @property
@@ -128,49 +143,73 @@ class ArrayBox(Traced):
 
     # ---- operators -----------------------------------------------------------------------------
     def __add__(self, other: Any) -> Any:
-        return OPS["add"](self, other)
+        if isinstance(other, Traced) and other._level > self._level:
+            return other._apply2(OPS.add, self, other)
+        return self._apply2(OPS.add, self, other)
 
     def __radd__(self, other: Any) -> Any:
-        return OPS["add"](other, self)
+        if isinstance(other, Traced) and other._level > self._level:
+            return other._apply2(OPS.add, other, self)
+        return self._apply2(OPS.add, other, self)
 
     def __sub__(self, other: Any) -> Any:
-        return OPS["subtract"](self, other)
+        if isinstance(other, Traced) and other._level > self._level:
+            return other._apply2(OPS.subtract, self, other)
+        return self._apply2(OPS.subtract, self, other)
 
     def __rsub__(self, other: Any) -> Any:
-        return OPS["subtract"](other, self)
+        if isinstance(other, Traced) and other._level > self._level:
+            return other._apply2(OPS.subtract, other, self)
+        return self._apply2(OPS.subtract, other, self)
 
     def __mul__(self, other: Any) -> Any:
-        return OPS["multiply"](self, other)
+        if isinstance(other, Traced) and other._level > self._level:
+            return other._apply2(OPS.multiply, self, other)
+        return self._apply2(OPS.multiply, self, other)
 
     def __rmul__(self, other: Any) -> Any:
-        return OPS["multiply"](other, self)
+        if isinstance(other, Traced) and other._level > self._level:
+            return other._apply2(OPS.multiply, other, self)
+        return self._apply2(OPS.multiply, other, self)
 
     def __truediv__(self, other: Any) -> Any:
-        return OPS["divide"](self, other)
+        if isinstance(other, Traced) and other._level > self._level:
+            return other._apply2(OPS.divide, self, other)
+        return self._apply2(OPS.divide, self, other)
 
     def __rtruediv__(self, other: Any) -> Any:
-        return OPS["divide"](other, self)
+        if isinstance(other, Traced) and other._level > self._level:
+            return other._apply2(OPS.divide, other, self)
+        return self._apply2(OPS.divide, other, self)
 
     def __pow__(self, other: Any) -> Any:
-        return OPS["power"](self, other)
+        if isinstance(other, Traced) and other._level > self._level:
+            return other._apply2(OPS.power, self, other)
+        return self._apply2(OPS.power, self, other)
 
     def __rpow__(self, other: Any) -> Any:
-        return OPS["power"](other, self)
+        if isinstance(other, Traced) and other._level > self._level:
+            return other._apply2(OPS.power, other, self)
+        return self._apply2(OPS.power, other, self)
 
     def __matmul__(self, other: Any) -> Any:
-        return OPS["matmul"](self, other)
+        if isinstance(other, Traced) and other._level > self._level:
+            return other._apply(OPS.matmul, (self, other), _NOKW)
+        return self._apply(OPS.matmul, (self, other), _NOKW)
 
     def __rmatmul__(self, other: Any) -> Any:
-        return OPS["matmul"](other, self)
+        if isinstance(other, Traced) and other._level > self._level:
+            return other._apply(OPS.matmul, (other, self), _NOKW)
+        return self._apply(OPS.matmul, (other, self), _NOKW)
 
     def __neg__(self) -> Any:
-        return OPS["negative"](self)
+        return self._apply(OPS.negative, (self,), _NOKW)
 
     def __pos__(self) -> Any:
         return self
 
     def __abs__(self) -> Any:
-        return OPS["absolute"](self)
+        return self._apply(OPS.absolute, (self,), _NOKW)
 
     def __getitem__(self, index: Any) -> Any:
         return OPS["getitem"](self, index)

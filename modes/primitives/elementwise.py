@@ -12,6 +12,8 @@ Conventions at kinks (forward and reverse agree because both use these same rows
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from ..registry import Primitive, plain
@@ -30,14 +32,22 @@ def _nonzero(a):  # a with zeros replaced by 1, for partials that are 0/0 at the
 
 
 # ---- arithmetic -----------------------------------------------------------------------------------
-add = elementwise(np.add, "add", lambda ans, x, y: 1, lambda ans, x, y: 1)
-subtract = elementwise(np.subtract, "subtract", lambda ans, x, y: 1, lambda ans, x, y: -1)
-multiply = elementwise(np.multiply, "multiply", lambda ans, x, y: y, lambda ans, x, y: x)
+# add, subtract, multiply and negative evaluate with Python's operators: the same as numpy's ufuncs
+# on arrays, and several times faster on Python floats (the scalar-loop regime).
+add = elementwise(operator.add, "add", lambda ans, x, y: 1, lambda ans, x, y: 1)
+subtract = elementwise(operator.sub, "subtract", lambda ans, x, y: 1, lambda ans, x, y: -1)
+multiply = elementwise(operator.mul, "multiply", lambda ans, x, y: y, lambda ans, x, y: x)
 divide = elementwise(np.divide, "divide", lambda ans, x, y: 1 / y, lambda ans, x, y: -ans / y)
+def _power_partial_base(ans, x, y):
+    if type(y) in (int, float) and y == 2:
+        return 2 * x  # the common square, in one pass
+    return y * x ** (y - 1)
+
+
 power = elementwise(np.power, "power",
-                    lambda ans, x, y: y * x ** (y - 1),
+                    _power_partial_base,
                     lambda ans, x, y: _safe_log(x) * ans)
-negative = elementwise(np.negative, "negative", lambda ans, x: -1)
+negative = elementwise(operator.neg, "negative", lambda ans, x: -1)
 absolute = elementwise(np.absolute, "absolute", lambda ans, x: np.sign(x))
 square = elementwise(np.square, "square", lambda ans, x: 2 * x)
 reciprocal = elementwise(np.reciprocal, "reciprocal", lambda ans, x: -(ans * ans))

@@ -56,14 +56,19 @@ class Dual(ArrayBox):
                 pairs.append((1, b.tangent))
             return self._finish(prim, (a, b), [va, vb], ans, pairs)
         t_out = None
+        strong = prim.strong_zero
         if da:
             p = partials[0](ans, va, vb)
             t = a.tangent
             t_out = (t if p == 1 else -t if p == -1 else p * t) if type(p) is int else p * t
+            if strong:
+                t_out = np.where(t == 0, 0.0, t_out)
         if db:
             p = partials[1](ans, va, vb)
             t = b.tangent
             term = (t if p == 1 else -t if p == -1 else p * t) if type(p) is int else p * t
+            if strong:
+                term = np.where(t == 0, 0.0, term)
             t_out = term if t_out is None else t_out + term
         return Dual(ans, t_out, level)
 
@@ -106,6 +111,8 @@ class Dual(ArrayBox):
                     term = t if p == 1 else (-t if p == -1 else p * t)
                 else:
                     term = p * t
+                    if prim.strong_zero:
+                        term = np.where(t == 0, 0.0, term)  # an infinite partial times 0 is 0
                 t_out = term if t_out is None else t_out + term
             if t_out is None:
                 return ans

@@ -32,6 +32,12 @@ Rule = Callable[..., Any]
 class Primitive:
     """One registered operation: its numpy implementation and its derivative rules."""
 
+    # The numpy ufunc computing ``fn``, when there is one: lets the tape reuse a dying buffer.
+    ufunc: Any = None
+    # True where a partial can be infinite (sqrt at 0): both modes then take inf * 0 as 0, so a
+    # direction that does not move the input is not poisoned with nan.
+    strong_zero: bool = False
+
     __slots__ = ("fn", "name", "partials", "reads", "jvp", "vjp", "linear", "vjp_accumulate",
                  "variadic", "__dict__")
 

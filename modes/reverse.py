@@ -13,6 +13,7 @@ It is a plain loop over the list, so chains of any depth work without recursion.
 from __future__ import annotations
 
 from collections.abc import Callable
+from sys import getrefcount
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from .tracing import ArrayBox
 from .unbroadcast import ShapeOnly, shape_of, unbroadcast
 
 # A node is either
-#   (edges, ans, args)                        elementwise: edges = ((parent, partial_rule, parent_shape), ...)
+#   (edges, ans, args, prim)                  elementwise: edges = ((parent, partial_rule, parent_shape), ...)
 #                                             with ans/args kept only where some partial reads them
 #   (prim, parents, ans, args, kwargs)        structural: parents = ((argnum, parent, shape), ...)
 # and a leaf (an input) is None.
@@ -70,7 +71,7 @@ class Tape:
         for node in self.nodes:
             if node is None:
                 continue
-            if len(node) == 3:
+            if len(node) == 4:
                 total += count(node[1])
                 for v in node[2]:
                     total += count(v)
@@ -118,23 +119,34 @@ class Var(ArrayBox):
                 or (db and b._tape is not tape) or (not da and isinstance(a, Traced))
                 or (not db and isinstance(b, Traced))):
             return self._apply(prim, (a, b), _NOKW)
-        ans = prim.fn(va, vb)
         reads = prim.reads
+        need = (reads[0] if da else 0) | (reads[1] if db else 0)  # type: ignore[index]
+        ans = None
+        if _ELISION[0] and prim.ufunc is not None:
+            if _PROBE is not None:
+                _PROBE.append((getrefcount(a), getrefcount(b), getrefcount(va), getrefcount(vb)))
+            # Temporary elision, as numpy does for plain arrays: an operand that is a dying
+            # temporary, whose buffer nobody else holds and no partial reads, takes the result.
+            elif (da and not need & 2 and type(va) is ndarray and getrefcount(a) <= _ELISION[1]
+                    and getrefcount(va) <= _ELISION[3] and _reusable(va, vb)):
+                ans = prim.ufunc(va, vb, out=va)
+            elif (db and not need & 4 and type(vb) is ndarray and getrefcount(b) <= _ELISION[2]
+                    and getrefcount(vb) <= _ELISION[4] and _reusable(vb, va)):
+                ans = prim.ufunc(va, vb, out=vb)
+        if ans is None:
+            ans = prim.fn(va, vb)
         edges = []
-        need = 0
         if da:
             t = type(va)
             edges.append((a._index, partials[0],
                           va.shape if t is ndarray else (() if t is float else shape_of(va))))
-            need = reads[0]  # type: ignore[index]
         if db:
             t = type(vb)
             edges.append((b._index, partials[1],
                           vb.shape if t is ndarray else (() if t is float else shape_of(vb))))
-            need |= reads[1]  # type: ignore[index]
         nodes = tape.nodes
         nodes.append((edges, ans if need & 1 else None,
-                      (va if need & 2 else None, vb if need & 4 else None)))
+                      (va if need & 2 else None, vb if need & 4 else None), prim))
         return Var(ans, tape, len(nodes) - 1, level)
 
     def _apply(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
@@ -180,27 +192,25 @@ class Var(ArrayBox):
             # Keep only what the partials read: x + c keeps nothing, x * y keeps the other factor.
             n = len(vals)
             if need == 0:
-                node: Node = (edges, None, _NONES[n])
+                node: Node = (edges, None, _NONES[n], prim)
             else:
                 every = _EVERY[n]
                 if need & every == every:
                     res_vals = vals
                 else:
                     res_vals = [v if need >> (k + 1) & 1 else None for k, v in enumerate(vals)]
-                node = (edges, ans if need & 1 else None, res_vals)
+                node = (edges, ans if need & 1 else None, res_vals, prim)
         else:
             vjp = prim.vjp
             assert vjp is not None
             variadic = prim.variadic
-            ps = tuple(
-                (i, idx, shape_of(vals[i])) for i, idx in parents if variadic or vjp[i] is not None
-            )
+            ps = [(i, idx, shape_of(vals[i])) for i, idx in parents if variadic or vjp[i] is not None]
             if not ps:
                 return ans
-            if prim.linear:
-                node = (prim, ps, ShapeOnly(ans), tuple(_shape_only(v) for v in vals), kwargs)
+            if prim.linear:  # the rules read shapes only: keep no values
+                node = (prim, ps, ShapeOnly(shape_of(ans)), [_shape_only(v) for v in vals], kwargs)
             else:
-                node = (prim, ps, ans, tuple(vals), kwargs)
+                node = (prim, ps, ans, vals, kwargs)
         nodes = tape.nodes
         nodes.append(node)
         if tape.names is not None:
@@ -211,8 +221,59 @@ class Var(ArrayBox):
         return Var(ans, tape, len(nodes) - 1, level)
 
 
+# Temporary elision in the nominal pass: [enabled, max refcount of a dying left / right operand
+# inside _apply2, max refcount of its buffer]. Calibrated below on this interpreter: if a dying
+# temporary cannot be told from a named value by its reference count, elision stays off.
+_ELISION: list[Any] = [False, 0, 0, 0, 0]
+_PROBE: list | None = None
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _reusable(buf: np.ndarray, other: Any) -> bool:
+    """``buf`` can take ``op(buf, other)`` in place: it owns its float64 data, nobody else holds
+    it, and ``other`` broadcasts to its shape without changing the result type."""
+    if buf.dtype is not _FLOAT64 and buf.dtype != _FLOAT64:
+        return False
+    if not (buf.flags.owndata and buf.flags.writeable):
+        return False
+    t = type(other)
+    if t is float or t is int:
+        return True
+    if t is ndarray:
+        return other.dtype == _FLOAT64 and other.ndim <= buf.ndim and (
+            other.shape == buf.shape or np.broadcast_shapes(other.shape, buf.shape) == buf.shape)
+    return False
+
+
+def _calibrate_elision() -> None:
+    global _PROBE
+    probe: list = []
+    tape = Tape()
+    x = tape.leaf(np.ones(4), 1)
+    _ELISION[0] = True
+    _PROBE = probe
+    try:
+        (x * 2.0) + 1.0  # noqa: B018  a dying temporary on the left
+        named = x * 2.0
+        named + 1.0  # noqa: B018
+        1.0 + (x * 2.0)  # noqa: B018  on the right
+        named2 = x * 2.0
+        1.0 + named2  # noqa: B018
+    finally:
+        _PROBE = None
+        _ELISION[0] = False
+    adds = probe[1::2]  # the even entries are the x * 2.0 products
+    if (len(adds) == 4 and adds[0][0] < adds[1][0] and adds[2][1] < adds[3][1]
+            and adds[0][2] == adds[1][2] and adds[2][3] == adds[3][3]):
+        # [on, dying left Var, dying right Var, its buffer held by the Var alone (left, right)]
+        _ELISION[:] = [True, adds[0][0], adds[2][1], adds[0][2], adds[2][3]]
+
+
 def _shape_only(v: Any) -> Any:
-    return ShapeOnly(v) if isinstance(v, (np.ndarray, Traced)) else v
+    t = type(v)
+    if t is ndarray:
+        return ShapeOnly(v.shape)
+    return ShapeOnly(v.shape) if isinstance(v, Traced) else v
 
 
 def reverse_sweep(
@@ -255,22 +316,46 @@ def reverse_sweep(
             nodes[i] = None
         if tracing:
             steps = []
-        if len(node) == 3:  # elementwise: bar_parent += unbroadcast(partial * bar)
-            edges, ans, vals = node
-            for j, rule, pshape in edges:
+        if len(node) == 4:  # elementwise: bar_parent += unbroadcast(partial * bar)
+            edges, ans, vals, eprim = node
+            strong = eprim.strong_zero
+            # g is ours to overwrite once released (not kept) if this sweep allocated it.
+            g_free = owned[i] and not keep[i]
+            last = len(edges) - 1
+            for e, (j, rule, pshape) in enumerate(edges):
                 p = rule(ans, *vals)
-                if type(p) is int and (p == 1 or p == -1):
-                    c = g if p == 1 else -g
-                    fresh = p == -1
+                tp = type(p)
+                if tp is int and (p == 1 or p == -1):
+                    if p == 1:
+                        c = g
+                        fresh = False
+                        g_free = False  # now shared with bars[j]
+                    elif g_free and e == last:
+                        c = np.negative(g, out=g)
+                        fresh = True
+                    else:
+                        c = -g
+                        fresh = True
+                elif (tp is ndarray and type(g) is ndarray and p.shape == g.shape
+                      and p.dtype == g.dtype and getrefcount(p) == 2):
+                    c = np.multiply(p, g, out=p)  # p is a temporary nobody else holds
+                    fresh = True
+                elif (g_free and e == last and tp is not ndarray and type(g) is ndarray
+                      and not isinstance(p, Traced)):
+                    c = np.multiply(g, p, out=g)  # a scalar partial times a bar we own
+                    fresh = True
                 else:
                     c = p * g
+                    fresh = True
+                if strong and tp is not int:
+                    c = np.where(g == 0, 0.0, c)  # an infinite partial times a zero bar is 0
                     fresh = True
                 tc = type(c)
                 if tc is not float or batch_ndim or pshape:
                     target = batch + pshape if batch_ndim else pshape
                     if (c.shape if tc is ndarray else shape_of(c)) != target:
-                        c = unbroadcast(c, target)
-                        fresh = True
+                        c = unbroadcast(c, target, batch_ndim)
+                        fresh = type(c) is ndarray and c.flags.writeable
                 if steps is not None:
                     steps.append((j, c, p))
                 b = bars[j]
@@ -305,7 +390,7 @@ def reverse_sweep(
             else:
                 c = prim.vjp[argnum](g, ans, *args, **kwargs)  # type: ignore[index]
             if shape_of(c) != target:
-                c = unbroadcast(c, target)
+                c = unbroadcast(c, target, batch_ndim)
             if steps is not None:
                 steps.append((j, c, None))
             if b is None:
@@ -326,3 +411,5 @@ def is_var_at(x: Any, level: int) -> bool:
 
 
 __all__ = ["Tape", "Var", "reverse_sweep", "apply"]
+
+_calibrate_elision()

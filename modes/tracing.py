@@ -212,7 +212,7 @@ class ArrayBox(Traced):
         return self._apply(OPS.absolute, (self,), _NOKW)
 
     def __getitem__(self, index: Any) -> Any:
-        return OPS["getitem"](self, index)
+        return self._apply(OPS.getitem, (self,), {"index": index})
 
     # Comparisons carry no derivative: they act on the values underneath.
     def __lt__(self, other: Any) -> Any:

@@ -16,11 +16,11 @@ def shape_of(x: Any) -> tuple[int, ...]:
 class ShapeOnly:
     """Stand-in for an argument whose rules need only its shape (kept on the tape instead of values)."""
 
-    __slots__ = ("shape", "dtype")
+    __slots__ = ("shape",)
+    dtype = np.dtype(float)
 
-    def __init__(self, x: Any) -> None:
-        self.shape = shape_of(x)
-        self.dtype = getattr(x, "dtype", np.dtype(float))
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = shape
 
     @property
     def ndim(self) -> int:
@@ -34,10 +34,11 @@ class ShapeOnly:
         return f"ShapeOnly{self.shape}"
 
 
-def unbroadcast(v: Any, shape: tuple[int, ...]) -> Any:
+def unbroadcast(v: Any, shape: tuple[int, ...], nb: int = 0) -> Any:
     """Sum ``v`` over the axes that broadcasting added or stretched, so that it has ``shape``.
 
-    ``shape`` includes any leading batch axes. Works on traced values (it uses ``np.sum``).
+    ``shape`` includes any leading batch axes; ``nb`` says how many: the axes broadcasting added to
+    a lower-rank argument sit right after them. Works on traced values (it uses ``np.sum``).
     """
     vshape = shape_of(v)
     if vshape == shape:
@@ -45,8 +46,8 @@ def unbroadcast(v: Any, shape: tuple[int, ...]) -> Any:
     lead = len(vshape) - len(shape)
     if lead < 0:  # v is smaller than the target: it was a constant broadcast inside a rule.
         return np.broadcast_to(v, shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and vshape[lead + i] != 1
+    axes = tuple(range(nb, nb + lead)) + tuple(
+        lead + i for i in range(nb, len(shape)) if shape[i] == 1 and vshape[lead + i] != 1
     )
     if axes:
         v = np.sum(v, axis=axes)

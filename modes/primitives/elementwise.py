@@ -7,7 +7,7 @@ the tangent or bar through (negated) without multiplying or storing anything.
 Conventions at kinks (forward and reverse agree because both use these same rows):
   abs'(0) = 0 (the sign);  maximum/minimum at ties give 1/2 to each argument;
   clip has derivative 1 on the closed interval [a_min, a_max] and 0 outside;
-  sqrt'(0) = +inf (the limit);  hypot and norms give 0 at the origin;  sign, floor, ... have 0.
+  sqrt'(0) = +inf (the limit), and inf times a zero tangent or bar is taken as 0;  hypot and norms give 0 at the origin;  sign, floor, ... have 0.
 """
 
 from __future__ import annotations
@@ -121,12 +121,15 @@ for _p in (add, subtract, multiply, divide, power, negative, absolute, square, r
            arccos, arctan, sinh, cosh, tanh, arcsinh, arccosh, arctanh, arctan2, hypot, maximum,
            minimum, fmax, fmin):
     UFUNC[getattr(np, _p.name)] = _p
+for _p in (sqrt, cbrt, power):
+    _p.strong_zero = True
 UFUNC[np.true_divide] = divide
 UFUNC[np.fabs] = absolute
 UFUNC[np.positive] = lambda x: x
 
 for _name in ("add", "subtract", "multiply", "divide", "power", "negative", "absolute"):
     OP[_name] = globals()[_name]
+    globals()[_name].ufunc = getattr(np, _name)
 
 ELEMENTWISE: tuple[Primitive, ...] = (
     add, subtract, multiply, divide, power, negative, absolute, square, reciprocal, sqrt, cbrt, exp,

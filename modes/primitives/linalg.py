@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..unbroadcast import shape_of
+from ..unbroadcast import expand_tangent, shape_of, unbroadcast
 from .bind import OP, structural
 from .structural import _nb, _shift, _spread
 
@@ -20,34 +20,52 @@ def _mT(a: Any) -> Any:
 
 
 def _matmul_jvp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    # g: batch + a.shape. A 1-D ``a`` of batch rows is a matrix (k, n): matmul broadcasts right.
-    return np.matmul(g, b)
+    # g: batch + a.shape. Unit axes go after the batch so a's stack axes line up with b's.
+    nb = _nb(g, a)
+    na, nbd = len(shape_of(a)), len(shape_of(b))
+    if nbd == 1:  # (k.., *ba, m, n) @ (n,)
+        return np.matmul(g, b)
+    if na == 1:  # a row vector per direction: (k.., 1.., 1, n) @ (*bb, n, p)
+        return np.matmul(expand_tangent(np.expand_dims(g, -2), nbd, nb), b)[..., 0, :]
+    return np.matmul(expand_tangent(g, max(na, nbd), nb), b)
 
 
 def _matmul_jvp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    if len(shape_of(b)) >= 2:
+    nb = _nb(g, b)
+    na, nbd = len(shape_of(a)), len(shape_of(b))
+    if nbd == 1:  # a column per direction: (*ba, m, n) @ (k.., 1.., n, 1)
+        return np.matmul(a, expand_tangent(np.expand_dims(g, -1), max(na, 2), nb))[..., 0]
+    if na == 1:
         return np.matmul(a, g)
-    return np.matmul(a, g[..., None])[..., 0]
+    return np.matmul(a, expand_tangent(g, max(na, nbd), nb))
 
 
+# The vjp rules return exactly batch + arg shape: the stack axes an argument was broadcast over are
+# summed here, after the batch axes (the sweep's unbroadcast does not know the batch rank).
 def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    nb = _nb(g, ans)
     na, nbd = len(shape_of(a)), len(shape_of(b))
     if nbd == 1:  # ans = a @ b drops the last axis of a: bar_a = g[..., None] * b
-        return g[..., None] * b
-    if na == 1:  # ans = a @ b drops the first axis: bar_a = g @ b.T
-        return np.matmul(g, _mT(b))
-    return np.matmul(g, _mT(b))
+        c = np.expand_dims(g, -1) * b
+    elif na == 1:  # ans = a @ b drops the first axis of b's matrices: bar_a = g @ b.T
+        c = np.matmul(np.expand_dims(g, -2), _mT(b))[..., 0, :]
+    else:
+        c = np.matmul(g, _mT(b))
+    return unbroadcast(c, shape_of(g)[:nb] + shape_of(a), nb)
 
 
 def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    nb = _nb(g, ans)
     na, nbd = len(shape_of(a)), len(shape_of(b))
     if na == 1 and nbd == 1:
-        return g[..., None] * a
-    if na == 1:  # bar_b = outer(a, g) per batch
-        return a[:, None] * g[..., None, :]
-    if nbd == 1:  # bar_b = g @ a
-        return np.matmul(g[..., None, :], a)[..., 0, :]
-    return np.matmul(_mT(a), g)
+        c = np.expand_dims(g, -1) * a
+    elif na == 1:  # bar_b = outer(a, g) per batch
+        c = np.expand_dims(a, -1) * np.expand_dims(g, -2)
+    elif nbd == 1:  # bar_b = g @ a
+        c = np.matmul(np.expand_dims(g, -2), a)[..., 0, :]
+    else:
+        c = np.matmul(_mT(a), g)
+    return unbroadcast(c, shape_of(g)[:nb] + shape_of(b), nb)
 
 
 matmul = structural(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import math
+
 import numpy as np
 
 from ..registry import plain
@@ -33,6 +35,11 @@ def _keepdims_shape(xshape: tuple[int, ...], axis: tuple[int, ...] | None) -> tu
 
 def _spread(g: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
     """Broadcast a reduction's bar (batch + reduced shape) back over the reduced axes of x."""
+    if type(g) is float and axis is None and not keepdims:  # the scalar seed of a gradient
+        xshape = shape_of(x)
+        if math.prod(xshape) <= 1 << 16:
+            return np.full(xshape, g)
+        return np.broadcast_to(g, xshape)
     nb = len(shape_of(g)) - (len(shape_of(x)) if keepdims else len(_reduced_shape(x, axis)))
     batch = shape_of(g)[:nb]
     xshape = shape_of(x)
@@ -73,13 +80,19 @@ broadcast_to = structural(
     lambda x, shape: np.broadcast_to(x, shape), "broadcast_to",
     jvp=(lambda g, ans, x, shape: np.broadcast_to(
         expand_tangent(g, len(shape), _nb(g, x)), shape_of(g)[: _nb(g, x)] + tuple(shape)),),
-    vjp=(lambda g, ans, x, shape: unbroadcast(g, shape_of(g)[: _nb(g, ans)] + shape_of(x)),),
+    vjp=(lambda g, ans, x, shape: unbroadcast(g, shape_of(g)[: _nb(g, ans)] + shape_of(x), _nb(g, ans)),),
     linear=True,
 )
 
 # ---- reductions -----------------------------------------------------------------------------------
+def _sum(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+    if type(x) is np.ndarray:  # skip np.sum's Python wrapper on the hot path
+        return np.add.reduce(x, axis=axis, keepdims=keepdims)
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
 sum_ = structural(
-    lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims), "sum",
+    _sum, "sum",
     jvp=(lambda g, ans, x, axis, keepdims:
          np.sum(g, axis=_shift(axis, len(shape_of(x)), _nb(g, x)), keepdims=keepdims),),
     vjp=(lambda g, ans, x, axis, keepdims: _spread(g, x, axis, keepdims),),
@@ -189,6 +202,9 @@ def _take(x: Any, index: Any, nb: int) -> Any:
 def _scatter_add(z: np.ndarray, g: Any, index: Any, nb: int) -> None:
     """z[index] += g in place (duplicates accumulate), z with nb leading batch axes."""
     g = plain(g)
+    if nb == 0 and (type(index) is slice or _is_basic(index)):
+        z[index] += g
+        return
     if _is_basic(index):
         idx = index if isinstance(index, tuple) else (index,)
         z[(slice(None),) * nb + idx] += g
@@ -222,7 +238,7 @@ untake = structural(
     linear=True,
 )
 
-OP["getitem"] = lambda x, index: getitem(x, index=index)
+OP["getitem"] = getitem
 
 # ---- joining --------------------------------------------------------------------------------------
 

@@ -283,7 +283,8 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., tuple]
     ``pullback(cotangent)`` returns a tuple with one cotangent per primal (primal shapes). The
     cotangent has the output's shape, or with ``batched=True`` shape ``(k,) + out.shape``: k rows
     pulled back in one sweep (results then have shape ``(k,) + primal.shape``). The tape is kept,
-    so the pullback may be called many times.
+    so the pullback may be called many times; ``pullback.tape`` is it (``len(pullback.tape)``
+    nodes, ``pullback.tape.nbytes`` bytes of residuals).
     """
     args = [as_float_input(p, f"primal {i}") for i, p in enumerate(primals)]
     nums = tuple(range(len(args)))
@@ -302,6 +303,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., tuple]
             )
         return tuple(_pull(out, tape, leaves, level, c, 1 if batched else 0, retain=True))
 
+    pullback.tape = tape  # type: ignore[attr-defined]  # its size: len(tape), tape.nbytes
     return value, pullback
 
 

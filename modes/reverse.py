@@ -333,6 +333,9 @@ def reverse_sweep(
                     elif g_free and e == last:
                         c = np.negative(g, out=g)
                         fresh = True
+                    elif type(g) is ndarray and g.ndim and not any(g.strides):
+                        c = np.broadcast_to(-g[(0,) * g.ndim], g.shape)
+                        fresh = False
                     else:
                         c = -g
                         fresh = True
@@ -344,6 +347,11 @@ def reverse_sweep(
                       and not isinstance(p, Traced)):
                     c = np.multiply(g, p, out=g)  # a scalar partial times a bar we own
                     fresh = True
+                elif (type(g) is ndarray and g.ndim and not any(g.strides)
+                      and (tp is float or tp is int)):
+                    # A uniform bar (the broadcast seed of a sum) times a constant stays uniform.
+                    c = np.broadcast_to(p * g[(0,) * g.ndim], g.shape)
+                    fresh = False
                 else:
                     c = p * g
                     fresh = True

@@ -127,10 +127,12 @@ class Var(ArrayBox):
                 _PROBE.append((getrefcount(a), getrefcount(b), getrefcount(va), getrefcount(vb)))
             # Temporary elision, as numpy does for plain arrays: an operand that is a dying
             # temporary, whose buffer nobody else holds and no partial reads, takes the result.
-            elif (da and not need & 2 and type(va) is ndarray and getrefcount(a) <= _ELISION[1]
+            elif (da and not need & 2 and type(va) is ndarray and va.size >= _BIG
+                    and getrefcount(a) <= _ELISION[1]
                     and getrefcount(va) <= _ELISION[3] and _reusable(va, vb)):
                 ans = prim.ufunc(va, vb, out=va)
-            elif (db and not need & 4 and type(vb) is ndarray and getrefcount(b) <= _ELISION[2]
+            elif (db and not need & 4 and type(vb) is ndarray and vb.size >= _BIG
+                    and getrefcount(b) <= _ELISION[2]
                     and getrefcount(vb) <= _ELISION[4] and _reusable(vb, va)):
                 ans = prim.ufunc(va, vb, out=vb)
         if ans is None:
@@ -225,6 +227,8 @@ class Var(ArrayBox):
 # inside _apply2, max refcount of its buffer]. Calibrated below on this interpreter: if a dying
 # temporary cannot be told from a named value by its reference count, elision stays off.
 _ELISION: list[Any] = [False, 0, 0, 0, 0]
+# Arrays from this many elements (256 KiB of float64, numpy's own threshold) are worth reusing.
+_BIG = 1 << 15
 _PROBE: list | None = None
 _FLOAT64 = np.dtype(np.float64)
 
@@ -339,16 +343,17 @@ def reverse_sweep(
                     else:
                         c = -g
                         fresh = True
-                elif (tp is ndarray and type(g) is ndarray and p.shape == g.shape
-                      and p.dtype == g.dtype and getrefcount(p) == 2):
+                elif type(g) is not ndarray or g.size < _BIG:
+                    c = p * g  # small arrays and scalars: allocation is cheap, checks are not
+                    fresh = True
+                elif (tp is ndarray and p.shape == g.shape and p.dtype == g.dtype
+                      and getrefcount(p) == 2):
                     c = np.multiply(p, g, out=p)  # p is a temporary nobody else holds
                     fresh = True
-                elif (g_free and e == last and tp is not ndarray and type(g) is ndarray
-                      and not isinstance(p, Traced)):
+                elif g_free and e == last and tp is not ndarray and not isinstance(p, Traced):
                     c = np.multiply(g, p, out=g)  # a scalar partial times a bar we own
                     fresh = True
-                elif (type(g) is ndarray and g.ndim and not any(g.strides)
-                      and (tp is float or tp is int)):
+                elif not any(g.strides) and (tp is float or tp is int):
                     # A uniform bar (the broadcast seed of a sum) times a constant stays uniform.
                     c = np.broadcast_to(p * g[(0,) * g.ndim], g.shape)
                     fresh = False

@@ -10,7 +10,10 @@ Both modes consume one primitive registry (``modes.primitive`` adds to it):
 from __future__ import annotations
 
 from . import primitives as _primitives  # registers the shipped primitive table
+from . import memory
 from .api import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
+from .checkpoint import checkpoint
+from .loop import checkpointed_loop
 from .cost_model import choose_mode
 from .errors import (
     ModesError,
@@ -26,7 +29,7 @@ from .registry import Primitive, plain, primitive
 from .reverse import Tape, Var
 
 __all__ = [
-    "Dual", "ModesError", "MutationError", "Primitive", "REGISTRY", "RuleError", "Tape",
+    "Dual", "ModesError", "checkpoint", "checkpointed_loop", "memory", "MutationError", "Primitive", "REGISTRY", "RuleError", "Tape",
     "TracedConversionError", "UnsupportedFunctionError", "Var", "choose_mode", "explain", "grad",
     "hessian", "hvp", "jacobian", "jvp", "plain", "primitive", "value_and_grad", "vjp",
 ]

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from . import cost_model, levels
+from . import cost_model, levels, memory
 from .forward import Dual
 from .registry import Traced
 from .reverse import Tape, Var, reverse_sweep
@@ -175,6 +175,7 @@ def _record(f: Callable[..., Any], args: list, argnums: tuple[int, ...],
         levels.leave()
         if gc_was_enabled:
             gc.enable()
+    memory.sample()
     if isinstance(out, (tuple, list)):
         raise TypeError("the function returned a tuple/list; modes differentiates functions that "
                         "return one array or number")

@@ -23,3 +23,12 @@ def leave() -> None:
 
 def current() -> int:
     return _current
+
+
+def set_current(level: int) -> int:
+    """Make ``level`` the innermost open level (recomputing a checkpoint re-enters its level);
+    returns the previous one, to be restored with ``set_current`` in a ``finally``."""
+    global _current
+    previous = _current
+    _current = level
+    return previous

@@ -38,10 +38,15 @@ class Tape:
     residual arrays the tape holds (each array counted once, however many nodes share it).
     """
 
-    __slots__ = ("nodes", "names", "values")
+    __slots__ = ("nodes", "names", "values", "foreign_constants", "__weakref__")
 
-    def __init__(self, keep_values: bool = False) -> None:
+    def __init__(self, keep_values: bool = False, foreign_constants: bool = False) -> None:
         self.nodes: list[Node] = []
+        # True for the local tape of a recomputed checkpoint: values of the enclosing tape that
+        # the segment closes over are constants here (their own derivatives were recorded there).
+        self.foreign_constants = foreign_constants
+        if LIVE_TAPES is not None:
+            LIVE_TAPES.add(self)
         # For explain(): (primitive name, argument refs, kwargs) and value of every node, on request.
         self.names: list[Any] | None = [] if keep_values else None
         self.values: list[Any] | None = [] if keep_values else None
@@ -58,15 +63,21 @@ class Tape:
 
     @property
     def nbytes(self) -> int:
-        seen: set[int] = set()
+        return self.residual_bytes(set())
+
+    def residual_bytes(self, seen: set[int]) -> int:
+        """Bytes of the residual arrays not already in ``seen`` (which it extends)."""
         total = 0
 
         def count(r: Any) -> int:
             r = plain(r)
-            if isinstance(r, np.ndarray) and id(r) not in seen:
+            if isinstance(r, np.ndarray):
+                if id(r) in seen:
+                    return 0
                 seen.add(id(r))
                 return r.nbytes
-            return 0
+            held = getattr(r, "residual_arrays", None)  # e.g. a checkpointed loop's snapshots
+            return sum(count(a) for a in held()) if held is not None else 0
 
         for node in self.nodes:
             if node is None:
@@ -84,6 +95,9 @@ class Tape:
     def __repr__(self) -> str:
         return f"<Tape: {len(self)} nodes, {self.nbytes} residual bytes>"
 
+
+# While modes.memory.track() is active: every tape alive, to measure the bytes they hold together.
+LIVE_TAPES: Any = None
 
 _NONES = [(None,) * n for n in range(8)]
 _NOKW: dict = {}
@@ -159,16 +173,18 @@ class Var(ArrayBox):
         nested = False
         for i, a in enumerate(args):
             if type(a) is Var and a._level == level:
-                if a._tape is not tape:
-                    raise ModesError(
-                        "a traced value from another reverse-mode trace leaked into this one (for "
-                        "example through a global or a closure kept across calls); pass it as an "
-                        "argument instead."
-                    )
                 v = vals[i] = a.value
-                parents.append((i, a._index))
                 if isinstance(v, Traced):
                     nested = True
+                if a._tape is not tape:
+                    if not tape.foreign_constants:
+                        raise ModesError(
+                            "a traced value from another reverse-mode trace leaked into this one "
+                            "(for example through a global or a closure kept across calls); pass "
+                            "it as an argument instead."
+                        )
+                    continue  # recomputing a checkpoint: the enclosing tape's values are constants
+                parents.append((i, a._index))
             elif isinstance(a, Traced):
                 nested = True
         # Lower-level boxes underneath: let the enclosing transformation trace this primitive too.
@@ -385,9 +401,26 @@ def reverse_sweep(
                 on_step(i, g, steps)  # type: ignore[arg-type, misc]
             continue
         prim, parents, ans, args, kwargs = node
-        for argnum, j, pshape in parents:
+        joint = prim.vjp_joint
+        if joint is not None:
+            joint_bars = joint(g, ans, [p[0] for p in parents], *args, **kwargs)
+        for k, (argnum, j, pshape) in enumerate(parents):
             b = bars[j]
             target = batch + pshape
+            if joint is not None:
+                c = joint_bars[k]
+                if c is None:
+                    continue
+                if shape_of(c) != target:
+                    c = unbroadcast(c, target, batch_ndim)
+                if steps is not None:
+                    steps.append((j, c, None))
+                if b is None:
+                    bars[j] = c
+                else:
+                    bars[j] = b + c
+                    owned[j] = type(bars[j]) is ndarray
+                continue
             acc = prim.vjp_accumulate
             if acc is not None and type(g) is ndarray and (b is None or owned[j]):
                 if b is None:

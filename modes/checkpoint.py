@@ -65,7 +65,7 @@ def pull_segment(out: Any, tape: Tape, leaves: list[Var], level: int, g: Any) ->
 
 
 def _checkpoint_vjp(g: Any, ans: Any, argnums: list[int], *args: Any, fn: Callable[..., Any],
-                    level: int, n_inputs: int) -> list[Any]:
+                    level: int, n_inputs: int, consume: bool = True) -> list[Any]:
     inputs = [a for a in argnums if a < n_inputs]
     bars = dict.fromkeys(argnums)
     if inputs:

@@ -125,7 +125,17 @@ def _record_loop(step: Callable[..., Any], x0: Any, steps: int, snapshots: int, 
     return Var(x, tape, len(tape.nodes) - 1, level)
 
 
-def _loop_vjp(g: Any, ans: Any, argnums: list[int], rec: LoopRecord) -> list[Any]:
+def _loop_vjp(g: Any, ans: Any, argnums: list[int], rec: LoopRecord,
+              consume: bool = True) -> list[Any]:
+    if not consume:  # the tape is kept for more sweeps: reverse on a copy of the snapshots
+        work = LoopRecord(rec.step, rec.steps, rec.snapshots, rec.schedule, rec.params, rec.level)
+        work.states, work.working = dict(rec.states), rec.working
+        work.max_states = rec.max_states
+        bars = _loop_vjp(g, ans, argnums, work, consume=True)
+        rec.advances += work.advances
+        rec.taped += work.taped
+        rec.max_states = max(rec.max_states, work.max_states)
+        return bars
     n_params = len(rec.params)
     traced_params = [1 + j for j in range(n_params) if 1 + j in argnums]
     param_bars: dict[int, Any] = {}
@@ -153,6 +163,8 @@ def _loop_vjp(g: Any, ans: Any, argnums: list[int], rec: LoopRecord) -> list[Any
             bar = tape_segment(rec.states.pop(a), b - a, bar)
     else:
         bar = _revolve_reverse(rec, bar, tape_segment)
+    rec.states.clear()
+    rec.working = None
     out = []
     for a in argnums:
         out.append(bar if a == 0 else param_bars.get(a))

@@ -37,8 +37,9 @@ class Primitive:
     # True where a partial can be infinite (sqrt at 0): both modes then take inf * 0 as 0, so a
     # direction that does not move the input is not poisoned with nan.
     strong_zero: bool = False
-    # A joint cotangent rule vjp_joint(g, ans, argnums, *args, **kw) -> one cotangent per argnum,
-    # for primitives whose cotangents share one expensive computation (a recomputed checkpoint).
+    # A joint cotangent rule vjp_joint(g, ans, argnums, *args, consume=bool, **kw) -> one cotangent
+    # per argnum, for primitives whose cotangents share one expensive computation (a recomputed
+    # checkpoint); consume=False when the tape is kept for further sweeps.
     vjp_joint: Any = None
 
     __slots__ = ("fn", "name", "partials", "reads", "jvp", "vjp", "linear", "vjp_accumulate",

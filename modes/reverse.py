@@ -403,7 +403,7 @@ def reverse_sweep(
         prim, parents, ans, args, kwargs = node
         joint = prim.vjp_joint
         if joint is not None:
-            joint_bars = joint(g, ans, [p[0] for p in parents], *args, **kwargs)
+            joint_bars = joint(g, ans, [p[0] for p in parents], *args, consume=not retain, **kwargs)
         for k, (argnum, j, pshape) in enumerate(parents):
             b = bars[j]
             target = batch + pshape

@@ -57,6 +57,8 @@ class Dual(ArrayBox):
             return self._finish(prim, (a, b), [va, vb], ans, pairs)
         t_out = None
         strong = prim.strong_zero
+        if strong is not False and strong is not True:
+            strong = strong(ans, va, vb)
         if da:
             p = partials[0](ans, va, vb)
             t = a.tangent
@@ -111,7 +113,8 @@ class Dual(ArrayBox):
                     term = t if p == 1 else (-t if p == -1 else p * t)
                 else:
                     term = p * t
-                    if prim.strong_zero:
+                    strong = prim.strong_zero
+                    if strong is not False and (strong is True or strong(ans, *vals)):
                         term = np.where(t == 0, 0.0, term)  # an infinite partial times 0 is 0
                 t_out = term if t_out is None else t_out + term
             if t_out is None:

@@ -35,8 +35,9 @@ class Primitive:
     # The numpy ufunc computing ``fn``, when there is one: lets the tape reuse a dying buffer.
     ufunc: Any = None
     # True where a partial can be infinite (sqrt at 0): both modes then take inf * 0 as 0, so a
-    # direction that does not move the input is not poisoned with nan.
-    strong_zero: bool = False
+    # direction that does not move the input is not poisoned with nan. May be a predicate
+    # strong_zero(ans, *args) (arguments no partial reads arrive as None) to decide per call.
+    strong_zero: Any = False
     # A joint cotangent rule vjp_joint(g, ans, argnums, *args, consume=bool, **kw) -> one cotangent
     # per argnum, for primitives whose cotangents share one expensive computation (a recomputed
     # checkpoint); consume=False when the tape is kept for further sweeps.

@@ -339,6 +339,39 @@ def reverse_sweep(
         if len(node) == 4:  # elementwise: bar_parent += unbroadcast(partial * bar)
             edges, ans, vals, eprim = node
             strong = eprim.strong_zero
+            if strong is not False and strong is not True:
+                strong = strong(ans, *vals)
+            if not tracing and not strong and (type(g) is not ndarray or g.size < _BIG):
+                # Scalars and small arrays: no in-place tricks, the fewest checks.
+                for j, rule, pshape in edges:
+                    p = rule(ans, *vals)
+                    if type(p) is int and (p == 1 or p == -1):
+                        c = g if p == 1 else -g
+                        fresh = p == -1
+                    else:
+                        c = p * g
+                        fresh = True
+                    tc = type(c)
+                    if tc is ndarray:
+                        if c.shape != (batch + pshape if batch_ndim else pshape):
+                            c = unbroadcast(c, batch + pshape, batch_ndim)
+                            fresh = type(c) is ndarray and c.flags.writeable
+                    elif tc is not float or batch_ndim or pshape:
+                        target = batch + pshape
+                        if shape_of(c) != target:
+                            c = unbroadcast(c, target, batch_ndim)
+                            fresh = type(c) is ndarray and c.flags.writeable
+                    b = bars[j]
+                    if b is None:
+                        bars[j] = c
+                        owned[j] = fresh and type(c) is ndarray
+                    elif owned[j] and (type(c) is ndarray or type(c) is float):
+                        b += c
+                    else:
+                        s = b + c
+                        bars[j] = s
+                        owned[j] = type(s) is ndarray
+                continue
             # g is ours to overwrite once released (not kept) if this sweep allocated it.
             g_free = owned[i] and not keep[i]
             last = len(edges) - 1

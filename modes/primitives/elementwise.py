@@ -121,8 +121,10 @@ for _p in (add, subtract, multiply, divide, power, negative, absolute, square, r
            arccos, arctan, sinh, cosh, tanh, arcsinh, arccosh, arctanh, arctan2, hypot, maximum,
            minimum, fmax, fmin):
     UFUNC[getattr(np, _p.name)] = _p
-for _p in (sqrt, cbrt, power):
+for _p in (sqrt, cbrt):
     _p.strong_zero = True
+# x ** y has an infinite partial only for exponents below 1 (at x = 0).
+power.strong_zero = lambda ans, x, y: not (type(y) in (int, float) and y >= 1)
 UFUNC[np.true_divide] = divide
 UFUNC[np.fabs] = absolute
 UFUNC[np.positive] = lambda x: x

@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import ModesError
 from .registry import Primitive, Traced, apply, plain
-from .tracing import ArrayBox
+from .tracing import OPS, ArrayBox
 from .unbroadcast import ShapeOnly, shape_of, unbroadcast
 
 # A node is either
@@ -165,6 +165,20 @@ class Var(ArrayBox):
                       (va if need & 2 else None, vb if need & 4 else None), prim))
         return Var(ans, tape, len(nodes) - 1, level)
 
+    def __getitem__(self, index: Any) -> Any:
+        value = self.value
+        tape = self._tape
+        if (type(value) is not ndarray or tape.names is not None
+                or not (type(index) is slice or type(index) is int or _basic_tuple(index))):
+            return self._apply(OPS.getitem, (self,), {"index": index})
+        # Basic indexing of a plain array: the getitem primitive's node, recorded directly.
+        prim = OPS.getitem
+        ans = prim.fn(value, index=index)
+        nodes = tape.nodes
+        nodes.append((prim, [(0, self._index, value.shape)], ShapeOnly(ans.shape),
+                      [ShapeOnly(value.shape)], {"index": index}))
+        return Var(ans, tape, len(nodes) - 1, self._level)
+
     def _apply(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
         level = self._level
         tape = self._tape
@@ -287,6 +301,16 @@ def _calibrate_elision() -> None:
             and adds[0][2] == adds[1][2] and adds[2][3] == adds[3][3]):
         # [on, dying left Var, dying right Var, its buffer held by the Var alone (left, right)]
         _ELISION[:] = [True, adds[0][0], adds[2][1], adds[0][2], adds[2][3]]
+
+
+def _basic_tuple(index: Any) -> bool:
+    if type(index) is not tuple:
+        return False
+    for i in index:
+        t = type(i)
+        if not (t is slice or t is int or i is None or i is Ellipsis):
+            return False
+    return True
 
 
 def _shape_only(v: Any) -> Any:

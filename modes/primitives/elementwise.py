@@ -44,7 +44,13 @@ def _power_partial_base(ans, x, y):
     return y * x ** (y - 1)
 
 
-power = elementwise(np.power, "power",
+def _power(x, y):
+    # ndarray ** scalar takes numpy's fast paths (x ** 2 is a square); np.power keeps real results
+    # for Python floats (a negative float to a fractional power is nan, not complex).
+    return x ** y if type(x) is np.ndarray else np.power(x, y)
+
+
+power = elementwise(_power, "power",
                     _power_partial_base,
                     lambda ans, x, y: _safe_log(x) * ans)
 negative = elementwise(operator.neg, "negative", lambda ans, x: -1)
@@ -132,6 +138,7 @@ UFUNC[np.positive] = lambda x: x
 for _name in ("add", "subtract", "multiply", "divide", "power", "negative", "absolute"):
     OP[_name] = globals()[_name]
     globals()[_name].ufunc = getattr(np, _name)
+UFUNC[np.power] = power
 
 ELEMENTWISE: tuple[Primitive, ...] = (
     add, subtract, multiply, divide, power, negative, absolute, square, reciprocal, sqrt, cbrt, exp,

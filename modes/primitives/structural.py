@@ -201,6 +201,9 @@ def _take(x: Any, index: Any, nb: int) -> Any:
 
 def _scatter_add(z: np.ndarray, g: Any, index: Any, nb: int) -> None:
     """z[index] += g in place (duplicates accumulate), z with nb leading batch axes."""
+    if nb == 0 and type(index) is slice:
+        z[index] += g
+        return
     g = plain(g)
     if nb == 0 and (type(index) is slice or _is_basic(index)):
         z[index] += g
@@ -227,7 +230,8 @@ getitem = structural(
     vjp=(lambda g, ans, x, index, nb=0: untake(
         g, index=index, shape=shape_of(g)[: _nb(g, ans)] + shape_of(x), nb=nb + _nb(g, ans)),),
     linear=True,
-    vjp_accumulate=lambda bar, g, ans, x, index, nb=0: _scatter_add(bar, g, index, nb + _nb(g, ans)),
+    vjp_accumulate=lambda bar, g, ans, x, index, nb=0: _scatter_add(
+        bar, g, index, nb + g.ndim - len(ans.shape)),
 )
 
 untake = structural(

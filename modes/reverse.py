@@ -108,13 +108,14 @@ ndarray = np.ndarray
 class Var(ArrayBox):
     """A value traced onto a ``Tape`` at nesting ``level``; ``index`` is its node in the list."""
 
-    __slots__ = ("value", "_tape", "_index", "_level")
+    __slots__ = ("value", "_tape", "_index", "_level", "_views")
 
     def __init__(self, value: Any, tape: Tape, index: int, level: int) -> None:
         self.value = value
         self._tape = tape
         self._index = index
         self._level = level
+        self._views: dict | None = None  # basic-indexing results already recorded (large arrays)
 
     def __repr__(self) -> str:
         return f"Var({self.value!r}, node={self._index})"
@@ -172,12 +173,24 @@ class Var(ArrayBox):
                 or not (type(index) is slice or type(index) is int or _basic_tuple(index))):
             return self._apply(OPS.getitem, (self,), {"index": index})
         # Basic indexing of a plain array: the getitem primitive's node, recorded directly.
+        key = None
+        if value.size >= _BIG:
+            # The same view taken twice (x[:-1] in two places) is one node: its bar is summed
+            # before it is scattered into x's bar, once.
+            key = _index_key(index)
+            if self._views is not None and key in self._views:
+                return self._views[key]
         prim = OPS.getitem
         ans = prim.fn(value, index=index)
         nodes = tape.nodes
         nodes.append((prim, [(0, self._index, value.shape)], ShapeOnly(ans.shape),
                       [ShapeOnly(value.shape)], {"index": index}))
-        return Var(ans, tape, len(nodes) - 1, self._level)
+        out = Var(ans, tape, len(nodes) - 1, self._level)
+        if key is not None:
+            if self._views is None:
+                self._views = {}
+            self._views[key] = out
+        return out
 
     def _apply(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
         level = self._level
@@ -301,6 +314,15 @@ def _calibrate_elision() -> None:
             and adds[0][2] == adds[1][2] and adds[2][3] == adds[3][3]):
         # [on, dying left Var, dying right Var, its buffer held by the Var alone (left, right)]
         _ELISION[:] = [True, adds[0][0], adds[2][1], adds[0][2], adds[2][3]]
+
+
+def _index_key(index: Any) -> Any:
+    """A hashable stand-in for a basic index (slices are not hashable before Python 3.12)."""
+    if type(index) is slice:
+        return ("s", index.start, index.stop, index.step)
+    if type(index) is tuple:
+        return tuple(_index_key(i) for i in index)
+    return index
 
 
 def _basic_tuple(index: Any) -> bool:

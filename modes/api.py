@@ -164,12 +164,7 @@ def _record(f: Callable[..., Any], args: list, argnums: tuple[int, ...],
     gc.disable()
     try:
         tape = Tape(keep_values)
-        boxed = list(args)
-        leaves = []
-        for i in argnums:
-            leaf = tape.leaf(args[i], level)
-            boxed[i] = leaf
-            leaves.append(leaf)
+        boxed, leaves = tape.leaves(args, argnums, level)
         out = f(*boxed)
     finally:
         levels.leave()

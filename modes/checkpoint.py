@@ -43,12 +43,7 @@ def record_segment(fn: Callable[..., Any], args: Sequence[Any], argnums: Sequenc
     previous = levels.set_current(level)
     try:
         tape = Tape(foreign_constants=True)
-        boxed = list(args)
-        leaves = []
-        for i in argnums:
-            leaf = tape.leaf(args[i], level)
-            boxed[i] = leaf
-            leaves.append(leaf)
+        boxed, leaves = tape.leaves(args, argnums, level)
         out = fn(*boxed)
     finally:
         levels.set_current(previous)

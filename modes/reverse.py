@@ -61,6 +61,16 @@ class Tape:
             self.values.append(value)  # type: ignore[union-attr]
         return Var(value, self, len(self.nodes) - 1, level)
 
+    def leaves(self, args: Any, argnums: Any, level: int) -> tuple[list[Any], list[Var]]:
+        """``args`` with ``args[i]`` made an input of this tape for i in ``argnums``; the inputs."""
+        boxed = list(args)
+        leaves = []
+        for i in argnums:
+            leaf = self.leaf(args[i], level)
+            boxed[i] = leaf
+            leaves.append(leaf)
+        return boxed, leaves
+
     @property
     def nbytes(self) -> int:
         return self.residual_bytes(set())

@@ -1,0 +1,340 @@
+"""One trial -> rows of the tidy table: runtime groups, memory probes and plain recorded values.
+
+Every path ends in rows, whatever happens: a trial over the memory cap or past the time budget is a
+``skipped`` row with its reason; one that raises is a ``failed`` row with its error; one that runs out
+of time is a ``timeout`` row. The run goes on after each. A configuration whose ``ok`` rows are
+already in the store (same machine) is not rerun unless ``Context.force``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from . import memory_probe, safety
+from .progress import Progress
+from .store import Store, config_key
+from .timing import measure, paired_ratios, quartiles
+
+Fns = dict[str, Callable[[], Any]]
+CHECK_TOL = 1e-8  # a derivative further than this (relative) from the exact one fails its row
+Extras = dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Per-trial settings (part of every configuration key) and the grid size of a run."""
+
+    name: str                 # "tiny" (tests), "quick" (default), "full"
+    target_s: float = 0.02    # auto-ranging target: one timed batch lasts at least this
+    repeats: int = 5          # timed rounds per runtime trial
+    mem_repeats: int = 3      # fresh subprocesses per memory trial
+    trial_timeout_s: float = 120.0
+    call_budget_s: float = 0.5  # forward mode stops growing n when one call would exceed this
+
+    @property
+    def quick(self) -> bool:
+        return self.name != "full"
+
+
+PROFILES: dict[str, Profile] = {
+    "tiny": Profile("tiny", target_s=0.002, mem_repeats=1, trial_timeout_s=60.0, call_budget_s=0.05),
+    "quick": Profile("quick", target_s=0.02, call_budget_s=2.0),
+    "full": Profile("full", target_s=0.05, trial_timeout_s=900.0, call_budget_s=8.0),
+}
+
+
+@dataclass
+class Context:
+    """Everything an experiment needs: where to write, what profile, which machine, the safety knobs."""
+
+    out_dir: Path
+    profile: Profile
+    machine: dict[str, str]
+    force: bool = False
+    mem_share: float = safety.DEFAULT_MEMORY_SHARE
+    stream: TextIO = field(default_factory=lambda: sys.stderr)
+    stores: dict[str, Store] = field(default_factory=dict)
+
+    @property
+    def machine_id(self) -> str:
+        return self.machine["machine_id"]
+
+    def store(self, experiment: str) -> Store:
+        """The store of ``experiment`` (``<out_dir>/<experiment>.csv``), opened once per run."""
+        if experiment not in self.stores:
+            self.stores[experiment] = Store(self.out_dir / f"{experiment}.csv", self.machine_id)
+        return self.stores[experiment]
+
+    def progress(self, label: str, total: int) -> Progress:
+        return Progress(label, total, self.stream)
+
+    @property
+    def failures(self) -> int:
+        return sum(s.failures for s in self.stores.values())
+
+
+@dataclass
+class Method:
+    """One row of a trial: a callable's name, its mode, what it may cost, and row fields of its own.
+
+    ``skip``: a reason decided by the experiment (a time budget); memory is checked here from
+    ``estimate_bytes``.
+    """
+
+    name: str
+    mode: str
+    estimate_bytes: float = 0.0
+    skip: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _error(exc: BaseException) -> str:
+    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" at {Path(last[0].filename).name}:{last[0].lineno}" if last else ""
+    return f"{type(exc).__name__}: {exc}{where}"[:500]
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _base_row(ctx: Context, config: Mapping[str, Any], method: Method, key: str) -> dict[str, Any]:
+    row: dict[str, Any] = {k: v for k, v in config.items() if k != "experiment_params"}
+    row.update(method=method.name, mode=method.mode, config_key=key, machine=ctx.machine_id,
+               code_version=ctx.machine.get("code_version"), timestamp=_now(),
+               load_avg=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
+    row.update(method.extra)
+    return row
+
+
+def _skip_reason(ctx: Context, method: Method) -> tuple[str | None, int]:
+    cap = safety.memory_cap(ctx.mem_share)
+    if method.skip:
+        return method.skip, cap
+    return safety.memory_verdict(method.estimate_bytes, ctx.mem_share, cap), cap
+
+
+def _record_skips(store: Store, rows: list[dict[str, Any]]) -> None:
+    """Record skipped rows unless the same skip is already the recorded state of that configuration."""
+    fresh = [r for r in rows if store.status(r["config_key"]) != "skipped"
+             or store.get(r["config_key"]).get("error") != r["error"]]  # type: ignore[union-attr]
+    store.record(fresh)
+
+
+def timing_trial(ctx: Context, experiment: str, config: Mapping[str, Any], methods: list[Method],
+                 setup: Callable[[], tuple[Fns, Extras]],
+                 check: Callable[[dict[str, Any]], dict[str, float]] | None = None) -> list[dict[str, Any]]:
+    """Time a group of callables together (interleaved); the first method must be ``"f"``.
+
+    ``setup()`` returns ``(fns, extras)``: a zero-argument callable per method name, and row fields
+    per method name (key ``"*"``: for every row). ``check(outputs)`` gets each callable's warm-up
+    output and returns a per-method error (``check_err``). Returns this group's rows (recorded ones
+    when resumed). Derivative rows get ``f_median`` and round-by-round ratios to ``f``.
+    """
+    assert methods and methods[0].name == "f", "the plain function 'f' must be timed first"
+    store = ctx.store(experiment)
+    prof = ctx.profile
+    full_cfg = dict(config, experiment=experiment)
+    keys = {m.name: config_key(dict(full_cfg, method=m.name, repeats=prof.repeats,
+                                    target_s=prof.target_s)) for m in methods}
+    skipped, planned = [], []
+    for m in methods:
+        reason, cap = _skip_reason(ctx, m)
+        if reason is None and m.name != "f" and not planned:
+            reason = "the plain function f was skipped"
+        row = _base_row(ctx, full_cfg, m, keys[m.name])
+        row.update(repeats=prof.repeats, target_s=prof.target_s, mem_estimate=m.estimate_bytes,
+                   mem_cap=cap)
+        if reason is not None:
+            row.update(status="skipped", error=reason)
+            skipped.append(row)
+        else:
+            planned.append((m, row))
+    _record_skips(store, skipped)
+    if not planned or (not ctx.force and all(store.is_done(keys[m.name]) for m, _ in planned)):
+        return [store.get(keys[m.name]) or r for m, r in planned] + skipped  # type: ignore[misc]
+
+    rows = {m.name: r for m, r in planned}
+    start = time.perf_counter()
+    try:
+        with safety.time_limit(prof.trial_timeout_s):
+            fns, extras = setup()
+            for name, row in rows.items():
+                row.update(extras.get("*", {}))
+                row.update(extras.get(name, {}))
+            outputs: dict[str, Any] = {}
+            alive: Fns = {}
+            for name in rows:
+                try:
+                    outputs[name] = fns[name]()
+                    alive[name] = fns[name]
+                except safety.TrialTimeout:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - recorded as a failed row
+                    rows[name].update(status="failed", error=_error(exc))
+            if check is not None:
+                try:
+                    for name, err in check(outputs).items():
+                        if name in rows:
+                            rows[name]["check_err"] = err
+                            if not err <= CHECK_TOL and name in alive:  # wrong (or NaN): not timed
+                                rows[name].update(status="failed", error=f"check failed: relative "
+                                                  f"error {err:.3g} > {CHECK_TOL:g}")
+                                del alive[name]
+                except Exception as exc:  # noqa: BLE001
+                    for name in alive:
+                        rows[name]["note"] = f"check failed: {_error(exc)}"
+            if alive:
+                timings = measure(alive, prof.repeats, prof.target_s, warmup=0)
+                for name, t in timings.items():
+                    rows[name].update(status="ok", loops=t.loops, t_median=t.median, t_q1=t.q1,
+                                      t_q3=t.q3, t_iqr=t.iqr, t_min=t.min, t_max=t.max,
+                                      times=list(t.times))
+                if "f" in timings:
+                    for name, t in timings.items():
+                        ratios = paired_ratios(t, timings["f"])
+                        q1, med, q3 = quartiles(ratios)
+                        rows[name].update(f_median=timings["f"].median, ratio_median=med, ratio_q1=q1,
+                                          ratio_q3=q3, ratio_iqr=q3 - q1, ratios=list(ratios))
+    except safety.TrialTimeout as exc:
+        for row in rows.values():
+            if row.get("status") is None:
+                row.update(status="timeout", error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - set-up or measurement failed
+        for row in rows.values():
+            if row.get("status") is None:
+                row.update(status="failed", error=_error(exc))
+    wall = time.perf_counter() - start
+    for row in rows.values():
+        row["wall_s"] = wall
+    store.record(rows.values())
+    return list(rows.values()) + skipped
+
+
+def memory_trial(ctx: Context, experiment: str, config: Mapping[str, Any], method: Method,
+                 setup: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Peak RSS of ``setup(**params)`` (a ``memory_probe`` target) over ``mem_repeats`` fresh subprocesses.
+
+    The row keeps every subprocess's peak (``rss_peaks``) and their median (``peak_rss_delta``), and
+    the fields the probe reports (``tape_bytes``, ``ops``, ``theory_bytes`` ...).
+    """
+    store = ctx.store(experiment)
+    prof = ctx.profile
+    full_cfg = dict(config, experiment=experiment)
+    key = config_key(dict(full_cfg, method=method.name, mem_repeats=prof.mem_repeats))
+    row = _base_row(ctx, full_cfg, method, key)
+    reason, cap = _skip_reason(ctx, method)
+    row.update(repeats=prof.mem_repeats, mem_estimate=method.estimate_bytes, mem_cap=cap)
+    if reason is not None:
+        row.update(status="skipped", error=reason)
+        _record_skips(store, [row])
+        return row
+    if not ctx.force and store.is_done(key):
+        return store.get(key)  # type: ignore[return-value]
+    start = time.perf_counter()
+    results = []
+    try:
+        for _ in range(prof.mem_repeats):
+            results.append(memory_probe.run_probe(setup, dict(params), prof.trial_timeout_s))
+    except memory_probe.subprocess.TimeoutExpired:
+        row.update(status="timeout", error=f"memory probe exceeded {prof.trial_timeout_s:g} s")
+    except Exception as exc:  # noqa: BLE001
+        row.update(status="failed", error=_error(exc))
+    else:
+        peaks = [r["peak_rss_delta"] for r in results]
+        hwms = [r["peak_hwm_delta"] for r in results if r.get("peak_hwm_delta") is not None]
+        last = results[-1]
+        row.update(status="ok", peak_rss_delta=float(np.median(peaks)), rss_peaks=peaks,
+                   peak_hwm_delta=float(np.median(hwms)) if hwms else None,
+                   baseline_rss=float(np.median([r["baseline_rss"] for r in results])),
+                   malloc_env=" ".join(f"{k}={v}" for k, v in last["malloc_env"].items()),
+                   times=[r["compute_s"] for r in results])
+        for col in ("tape_bytes", "theory_bytes", "ops", "value", "check_err"):
+            if last.get(col) is not None:
+                row[col] = last[col]
+        err = max((r["check_err"] for r in results if r.get("check_err") is not None), default=0.0)
+        if not err <= CHECK_TOL:
+            row.update(status="failed", error=f"check failed: error {err:.3g} > {CHECK_TOL:g}")
+    row["wall_s"] = time.perf_counter() - start
+    store.record([row])
+    return row
+
+
+def value_row(ctx: Context, experiment: str, config: Mapping[str, Any], method: Method,
+              compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A row whose content is computed by ``compute()`` (fields; ``status`` defaults to ok).
+
+    Such rows are cheap checks, so they are always recomputed.
+    """
+    store = ctx.store(experiment)
+    full_cfg = dict(config, experiment=experiment)
+    key = config_key(dict(full_cfg, method=method.name))
+    row = _base_row(ctx, full_cfg, method, key)
+    start = time.perf_counter()
+    try:
+        with safety.time_limit(ctx.profile.trial_timeout_s):
+            row.update(compute())
+        row.setdefault("status", "ok")
+    except safety.TrialTimeout as exc:
+        row.update(status="timeout", error=str(exc))
+    except Exception as exc:  # noqa: BLE001
+        row.update(status="failed", error=_error(exc))
+    row["wall_s"] = time.perf_counter() - start
+    store.record([row])
+    return row
+
+
+class Budget:
+    """Predicts a method's single-call time at a larger size from its last measured size.
+
+    ``predict(key, n)`` assumes time grows as ``n ** exponent`` from the largest measured ``n``.
+    After ``stop(key, n, why)`` (a failure or timeout) every larger ``n`` is skipped.
+    """
+
+    def __init__(self, exponent: float = 2.0) -> None:
+        self.exponent = exponent
+        self.seen: dict[Any, tuple[float, float]] = {}
+        self.stopped: dict[Any, tuple[float, str]] = {}
+
+    def observe(self, key: Any, n: float, seconds: float | None) -> None:
+        if seconds is None or not np.isfinite(seconds):
+            return
+        if key not in self.seen or n >= self.seen[key][0]:
+            self.seen[key] = (n, seconds)
+
+    def stop(self, key: Any, n: float, why: str) -> None:
+        if key not in self.stopped or n < self.stopped[key][0]:
+            self.stopped[key] = (n, why)
+
+    def record(self, key: Any, n: float, row: Mapping[str, Any]) -> None:
+        """Observe an ``ok`` row's median time, or stop after a failed / timed-out row."""
+        status = row.get("status")
+        if status == "ok":
+            self.observe(key, n, float(row["t_median"]))
+        elif status in ("failed", "timeout"):
+            self.stop(key, n, f"{status} at n={n:g}")
+
+    def predict(self, key: Any, n: float) -> float | None:
+        if key not in self.seen:
+            return None
+        n0, t0 = self.seen[key]
+        return t0 * (n / n0) ** self.exponent if n > n0 else t0
+
+    def over(self, key: Any, n: float, budget_s: float) -> str | None:
+        """A skip reason if the method stopped below ``n`` or one call is predicted over ``budget_s``."""
+        if key in self.stopped and n > self.stopped[key][0]:
+            return f"not run: this method {self.stopped[key][1]}"
+        t = self.predict(key, n)
+        if t is not None and t > budget_s:
+            return (f"predicted {t:.3g} s per call (from n={self.seen[key][0]:g}, growth n^"
+                    f"{self.exponent:g}) exceeds the per-call budget of {budget_s:g} s")
+        return None

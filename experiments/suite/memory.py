@@ -1,0 +1,111 @@
+"""``memory``: peak memory against the number of operations k, reverse vs forward.
+
+f = sum(tanh(tanh(... tanh(x)))) with k steps, on an n-vector (``vector_chain``) and on a Python
+float (``scalar_chain``, the per-operation regime). ``reverse``: the gradient (one recording, one
+sweep); ``forward``: one JVP (one direction; a forward gradient repeats it per direction, at the
+same memory). Each trial runs in fresh subprocesses (``experiments.memory_probe``) with the
+allocator pinned; rows carry the peak RSS above baseline, the tape's exact bytes
+(``Tape.nbytes``, reverse rows), the tape's node count and the theoretical bytes: one float64 partial per
+tanh step for reverse (8 n k), two live n-vectors (value and tangent) for forward (16 n).
+The first row is the probe's self-test on a known 200 MB allocation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import modes
+from modes.api import _record
+
+from ..memory_probe import SELF_TEST_BYTES, ProbeTarget
+from ..problems import chain
+from ..runner import Context, Method, memory_trial
+
+NAME = "memory"
+TITLE = "Memory vs number of operations"
+MODES = ("reverse", "forward")
+
+
+def grid(profile: str) -> list[tuple[str, int, int]]:
+    """(problem, n, k) triples (n = 1 for the scalar chain)."""
+    if profile == "tiny":
+        return [("vector_chain", 10_000, k) for k in (1, 100)]
+    if profile == "quick":
+        ks = [1, 10, 100, 1000, 10_000]
+        return [("vector_chain", 10_000, k) for k in ks] + [("scalar_chain", 1, k) for k in ks]
+    ks = [1, 3, 10, 30, 100, 300, 1000, 3000, 10_000]
+    return ([("vector_chain", n, k) for n in (10_000, 100_000) for k in ks]
+            + [("scalar_chain", 1, k) for k in ks])
+
+
+def theory_bytes(problem: str, mode: str, n: int, k: int) -> int:
+    """Residual bytes by theory: reverse keeps one float64 partial per step; forward two live vectors."""
+    return 8 * n * k if mode == "reverse" else 16 * n
+
+
+def estimate_bytes(problem: str, mode: str, n: int, k: int) -> float:
+    """For the safety check: theory with headroom (Python objects per node for scalars), plus 64 MiB."""
+    per_op = 1.5 * 8 * n if problem == "vector_chain" else 1_000.0
+    return (per_op * k if mode == "reverse" else 40.0 * n) + 64 * 2**20
+
+
+def exact_gradient(x: Any, k: int) -> Any:
+    """d/dx sum(tanh^k(x)) = prod_j (1 - y_j^2) along the chain (plain numpy)."""
+    g = np.ones_like(x) if isinstance(x, np.ndarray) else 1.0
+    for _ in range(k):
+        x = np.tanh(x)
+        g = g * (1.0 - x * x)
+    return g
+
+
+def target(problem: str, mode: str, n: int, k: int) -> ProbeTarget:
+    """The probe target (runs in the trial subprocess): set-up here, ``compute`` is measured.
+
+    ``after`` checks the result against ``exact_gradient`` and, for reverse mode, records the
+    chain once more (after the measurement) to read the tape's node count and exact bytes.
+    """
+    f = chain(k)
+    x: Any = np.linspace(-1.0, 1.0, n) if problem == "vector_chain" else 0.5
+    v: Any = np.ones(n) if problem == "vector_chain" else 1.0
+    out: dict[str, Any] = {}
+    if mode == "reverse":
+        g = modes.grad(f)
+
+        def compute() -> None:
+            out["d"] = g(x)
+    else:
+        def compute() -> None:
+            out["d"] = modes.jvp(f, (x,), (v,))[1]
+
+    def after() -> dict[str, Any]:
+        exact = exact_gradient(x, k)
+        want = exact if mode == "reverse" else np.sum(exact * v)  # J v for the JVP
+        res: dict[str, Any] = {"check_err": float(np.max(np.abs(np.asarray(out["d"]) - want)))}
+        if mode == "reverse":
+            _, tape, _, _ = _record(f, [x], (0,))
+            res.update(ops=len(tape), tape_bytes=tape.nbytes)
+        else:  # the node count does not depend on n: record the chain on one entry
+            _, tape, _, _ = _record(f, [x[:1] if isinstance(x, np.ndarray) else x], (0,))
+            res["ops"] = len(tape)
+        return res
+
+    # Warm-up outside the measurement (imports, first-call caches), on a one-step chain.
+    modes.grad(chain(1))(x) if mode == "reverse" else modes.jvp(chain(1), (x,), (v,))
+    return ProbeTarget(compute, after, {"theory_bytes": theory_bytes(problem, mode, n, k)})
+
+
+def run(ctx: Context) -> None:
+    cells = grid(ctx.profile.name)
+    with ctx.progress(NAME, 1 + len(cells) * len(MODES)) as bar:
+        bar.step("probe self-test (200 MB)")
+        memory_trial(ctx, NAME, {"problem": "allocation", "n": SELF_TEST_BYTES // 8, "k": 1},
+                     Method("selftest", "plain", estimate_bytes=1.2 * SELF_TEST_BYTES),
+                     "experiments.memory_probe:allocation", {"nbytes": SELF_TEST_BYTES})
+        for problem, n, k in cells:
+            for mode in MODES:
+                bar.step(f"{problem} n={n} k={k} {mode}")
+                memory_trial(ctx, NAME, {"problem": problem, "n": n, "k": k},
+                             Method(mode, mode, estimate_bytes=estimate_bytes(problem, mode, n, k)),
+                             f"{__name__}:target", {"problem": problem, "mode": mode, "n": n, "k": k})

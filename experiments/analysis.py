@@ -18,7 +18,8 @@ import pandas as pd
 
 from .store import load_csv
 
-EXPERIMENT_FILES = ("seed", "scalar_gradient", "jacobian_crossover", "memory", "gradient_cost")
+EXPERIMENT_FILES = ("seed", "scalar_gradient", "jacobian_crossover", "memory", "gradient_cost",
+                    "checkpointing")
 LARGE_N = 1000  # asymptotic slopes use n >= LARGE_N (interpretive overhead dominates below)
 PAIRINGS = {  # heatmap/calibration pairings: (forward method, reverse method)
     "batched": ("forward_chunked", "reverse_batched"),
@@ -261,8 +262,8 @@ def _cells(df: pd.DataFrame, pairing: str) -> pd.DataFrame:
     return t
 
 
-def _evaluate(cells: pd.DataFrame, w: float) -> tuple[float, int]:
-    forward = cells["n"] <= w * cells["m"]
+def _evaluate(cells: pd.DataFrame, w: float, offset: float = 0.0) -> tuple[float, int]:
+    forward = cells["n"] <= w * cells["m"] + offset
     chosen = np.where(forward, cells["t_fwd"], cells["t_rev"])
     best = np.minimum(cells["t_fwd"], cells["t_rev"])
     return float(2 ** np.mean(np.log2(chosen / best))), int(np.sum(chosen == best))
@@ -293,7 +294,8 @@ def calibrate(df: pd.DataFrame, pairing: str = "batched", current_weight: float 
     tied = [g for g in gaps if math.isclose(g[0], best, rel_tol=1e-12)]
     ref = current_weight if math.isfinite(current_weight) else 1.0
     b_slow, lo, hi, w_best, b_right = min(tied, key=lambda g: abs(math.log(g[3] / ref)))
-    c_slow, c_right = _evaluate(cells, current_weight) if math.isfinite(current_weight) else (math.nan, 0)
+    c_slow, c_right = (_evaluate(cells, current_weight, current_offset())
+                       if math.isfinite(current_weight) else (math.nan, 0))
     crossings = []
     for problem in cells["problem"].unique():
         cp = crossover_points(log2_ratio_grid(df, problem, pairing))
@@ -343,12 +345,20 @@ def calibrate_affine(df: pd.DataFrame, pairing: str = "batched") -> AffineRule |
     return best
 
 
+def current_offset() -> float:
+    """The library's FORWARD_OFFSET (forward iff n <= w m + offset in ``choose_mode``)."""
+    from modes import cost_model
+
+    return float(getattr(cost_model, "FORWARD_OFFSET", 0.0))
+
+
 def auto_mistakes(df: pd.DataFrame, weight: float, pairing: str = "batched") -> pd.DataFrame:
-    """Cells where choose_mode(n, m) with ``weight`` picks the slower mode, with the slowdown."""
+    """Cells where choose_mode(n, m) with ``weight`` (and the library's offset) picks the slower
+    mode, with the slowdown."""
     cells = _cells(df, pairing)
     if cells.empty:
         return cells
-    forward = cells["n"] <= weight * cells["m"]
+    forward = cells["n"] <= weight * cells["m"] + current_offset()
     chosen = np.where(forward, cells["t_fwd"], cells["t_rev"])
     best = np.minimum(cells["t_fwd"], cells["t_rev"])
     cells = cells.assign(choice=np.where(forward, "forward", "reverse"), slowdown=chosen / best)

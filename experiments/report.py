@@ -7,6 +7,7 @@ the figures and the report from existing tables without measuring anything.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import sys
@@ -290,11 +291,12 @@ def _jacobian(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
                          f"{'; ' + other if other else ''}); geometric mean n*/m = {num(gm)}.")
     mistakes = analysis.auto_mistakes(df, cal.current_weight)
     lines.append(
-        f"\n**Calibration of `jacobian(mode=\"auto\")`.** `choose_mode` picks forward iff n \u2264 w·m. "
-        f"Against the measured faster of `forward_chunked` and `reverse_batched` over {cal.cells} cells "
-        f"(both problems), the library's current w = {num(cal.current_weight)} picks the faster mode in "
+        f"\n**Calibration of `jacobian(mode=\"auto\")`.** `choose_mode` picks forward iff "
+        f"n \u2264 w·m + n0. Against the measured faster of `forward_chunked` and `reverse_batched` over "
+        f"{cal.cells} cells (both problems), the library's current rule, w = {num(cal.current_weight)} "
+        f"and n0 = {num(analysis.current_offset())}, picks the faster mode in "
         f"{cal.current_right} of {cal.cells} cells, a geometric-mean slowdown of "
-        f"{num(cal.current_mean_slowdown, 4)} × over always picking the faster. The best weight is "
+        f"{num(cal.current_mean_slowdown, 4)} × over always picking the faster. With n0 = 0 the best weight is "
         f"**REVERSE_WEIGHT = {num(cal.best_weight)}** (every w with {num(cal.interval_lo)} \u2264 w < "
         f"{num(cal.interval_hi)} makes the same choices on this grid): right in {cal.best_right} of "
         f"{cal.cells} cells, slowdown {num(cal.best_mean_slowdown, 4)} ×. The measured crossings give "
@@ -441,16 +443,33 @@ def _problems(frames: dict[str, pd.DataFrame]) -> str:
 
 
 def _library_speed(out_dir: Path) -> str:
-    """A pointer to the lead's library-speed figures (``experiments/library_speed.py``), if written."""
-    known = set(plots.FIGURES.values())
-    figs = sorted(p.name for p in out_dir.glob("library_speed*.png") if p.name not in known)
+    """The library's headline speed figures (``experiments/library_speed.py``), if measured."""
     md = out_dir / "library_speed.md"
-    if not figs and not md.exists():
+    if not md.exists():
         return ""
-    text = "## Library speed\n\n"
-    if md.exists():
-        text += "Figures of `experiments/library_speed.py`: [`library_speed.md`](library_speed.md).\n\n"
-    return text + "\n".join(f"![{p}]({p})\n" for p in figs)
+    return ("## Library speed\n\n"
+            "Measured by `experiments/library_speed.py` (f and its derivatives timed interleaved in one "
+            "process; median and interquartile range over the repeats):\n\n" + md.read_text())
+
+
+# Sections that experiments contribute themselves: module path -> its ``section(out_dir) -> str``.
+EXTRA_SECTIONS = ("experiments.suite.checkpointing_report", "experiments.suite.benchmarks_report",
+                  "experiments.suite.peers_report")
+
+
+def _extra_sections(out_dir: Path) -> list[str]:
+    """Each contributed section; a module that is absent is passed over, one that fails says so."""
+    out = []
+    for name in EXTRA_SECTIONS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        try:
+            out.append(module.section(out_dir))
+        except Exception as exc:  # noqa: BLE001 - a broken section must not lose the rest
+            out.append(f"## {name}\n\nThis section could not be built: {type(exc).__name__}: {exc}\n")
+    return out
 
 
 def build(out_dir: Path) -> str:
@@ -466,7 +485,8 @@ def build(out_dir: Path) -> str:
             "Every number below is computed from the tables.\n")
     sections = [head, _summary(frames), _machine(out_dir, frames), _method(frames), _claim1(out_dir, frames),
                 _claim2(out_dir, frames), _jacobian(out_dir, frames), _gradient_cost(out_dir, frames),
-                _seed(out_dir, frames), _library_speed(out_dir), _problems(frames)]
+                _seed(out_dir, frames), *_extra_sections(out_dir), _library_speed(out_dir),
+                _problems(frames)]
     return "\n".join(s for s in sections if s).rstrip() + "\n"
 
 

@@ -81,11 +81,16 @@ class Tape:
 
         def count(r: Any) -> int:
             r = plain(r)
-            if isinstance(r, np.ndarray):
+            if isinstance(r, (np.ndarray, np.generic)):
                 if id(r) in seen:
                     return 0
                 seen.add(id(r))
                 return r.nbytes
+            if type(r) is float:  # a Python float residual: its 8 bytes of value
+                if id(r) in seen:
+                    return 0
+                seen.add(id(r))
+                return 8
             held = getattr(r, "residual_arrays", None)  # e.g. a checkpointed loop's snapshots
             return sum(count(a) for a in held()) if held is not None else 0
 
@@ -511,7 +516,8 @@ def reverse_sweep(
                     owned[j] = type(bars[j]) is ndarray
                 continue
             acc = prim.vjp_accumulate
-            if acc is not None and type(g) is ndarray and (b is None or owned[j]):
+            if acc is not None and (b is None or owned[j]) and (
+                    type(g) is ndarray or isinstance(g, (float, np.generic))):
                 if b is None:
                     b = np.zeros(target)
                     bars[j] = b

@@ -25,14 +25,14 @@ def double(x: float, method: str) -> float:
     return modes.grad(square, mode=method)(x)
 
 
-def _prepare(raw: Any) -> float:
+def prepare(raw: Any) -> float:
     x = raw["x"] if isinstance(raw, Mapping) else raw  # hello's input is the bare number
     return float(x)
 
 
 FUNCTIONS = {
-    "square": Function(_prepare, lambda x, method: square(x), derivative=False),
-    "double": Function(_prepare, double),
+    "square": Function(prepare, lambda x, method: square(x), derivative=False),
+    "double": Function(prepare, double),
 }
 
 

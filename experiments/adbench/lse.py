@@ -32,13 +32,13 @@ def gradient(x: np.ndarray, method: str) -> np.ndarray:
     return modes.grad(primal, mode=method)(x)
 
 
-def _prepare(raw: Mapping[str, Any]) -> np.ndarray:
+def prepare(raw: Mapping[str, Any]) -> np.ndarray:
     return np.asarray(raw["x"], dtype=np.float64)
 
 
 FUNCTIONS = {
-    "primal": Function(_prepare, lambda x, method: primal(x), derivative=False),
-    "gradient": Function(_prepare, gradient),
+    "primal": Function(prepare, lambda x, method: primal(x), derivative=False),
+    "gradient": Function(prepare, gradient),
 }
 
 

@@ -33,6 +33,8 @@ def _matmul_jvp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
 def _matmul_jvp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     nb = _nb(g, b)
     na, nbd = len(shape_of(a)), len(shape_of(b))
+    if nbd == 1 and na == 2 and nb <= 1:  # one matrix product: (k, n) @ a.T
+        return np.matmul(g, _mT(a))
     if nbd == 1:  # a column per direction: (*ba, m, n) @ (k.., 1.., n, 1)
         return np.matmul(a, expand_tangent(np.expand_dims(g, -1), max(na, 2), nb))[..., 0]
     if na == 1:

@@ -231,7 +231,7 @@ getitem = structural(
         g, index=index, shape=shape_of(g)[: _nb(g, ans)] + shape_of(x), nb=nb + _nb(g, ans)),),
     linear=True,
     vjp_accumulate=lambda bar, g, ans, x, index, nb=0: _scatter_add(
-        bar, g, index, nb + g.ndim - len(ans.shape)),
+        bar, g, index, nb + len(shape_of(g)) - len(ans.shape)),
 )
 
 untake = structural(

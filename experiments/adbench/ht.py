@@ -105,9 +105,10 @@ def euler_to_rotation(xzy: Any) -> Any:
 
 def angle_axis_to_rotation(aa: Any) -> Any:
     """Rodrigues' rotation for an angle-axis 3-vector (identity below norm 1e-4, as ADBench)."""
-    norm = np.sqrt(np.sum(aa * aa))
-    if norm < 1e-4:
+    sqnorm = np.sum(aa * aa)
+    if modes.plain(sqnorm) < 1e-8:  # |aa| < 1e-4, decided before the sqrt (infinite slope at 0)
         return np.eye(3)
+    norm = np.sqrt(sqnorm)
     x, y, z = aa[0] / norm, aa[1] / norm, aa[2] / norm
     s, c = np.sin(norm), np.cos(norm)
     return _rows_to_matrix([x * x + (1 - x * x) * c, x * y * (1 - c) - z * s, x * z * (1 - c) + y * s,

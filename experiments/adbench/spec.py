@@ -50,21 +50,26 @@ class Function:
 
     ``prepare(raw_input)`` -> prepared input (untimed); ``run(prepared, method)`` -> result (timed;
     ``method`` is ignored by functions that differentiate nothing); ``output(result, prepared)`` ->
-    the JSON value of the response (untimed).
+    the JSON value of the response (untimed); ``tape_probe``: see the field's comment.
     """
 
     prepare: Callable[[Mapping[str, Any]], Any]
     run: Callable[[Any, str], Any]
     output: Callable[[Any, Any], Any] = _default_output
     derivative: bool = True
+    # What ``memory.track()`` measures for the tape report: None = one whole ``run``; otherwise a
+    # representative part of it (``tape_probe(prepared, method)``), for nested reverse-over-reverse
+    # loops where tracking every inner pass would cost time quadratic in the outer tape.
+    tape_probe: Callable[[Any, str], Any] | None = None
 
 
 def method_for(module: ModuleType, mode: str) -> str:
-    """The method a tool mode runs for ``module`` (``mode`` in ``TOOL_MODES`` or a method name)."""
+    """The method a tool mode runs for ``module``: ``BEST[mode]`` for a mode of ``TOOL_MODES``, else
+    ``mode`` itself if it names one of the module's methods."""
+    if mode in TOOL_MODES:
+        return module.BEST[mode]
     if mode in module.METHODS:
         return mode
-    if mode in module.BEST:
-        return module.BEST[mode]
     raise ValueError(f"module {module.NAME!r} has no method for mode {mode!r}; methods: "
                      f"{', '.join(module.METHODS)}; modes: {', '.join(TOOL_MODES)}")
 

@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import checkpointing, gradient_cost, jacobian_crossover, memory, scalar_gradient, seed
+from . import (
+    benchmarks,
+    checkpointing,
+    gradient_cost,
+    jacobian_crossover,
+    memory,
+    scalar_gradient,
+    seed,
+)
 
 EXPERIMENTS: dict[str, ModuleType] = {
     mod.NAME: mod
-    for mod in (seed, scalar_gradient, jacobian_crossover, memory, gradient_cost, checkpointing)
+    for mod in (seed, scalar_gradient, jacobian_crossover, memory, gradient_cost, checkpointing,
+                benchmarks)
 }

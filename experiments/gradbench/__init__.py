@@ -1,0 +1,1 @@
+"""``modes`` as a GradBench tool: the protocol (``protocol``) and the command line (``run.py``)."""

@@ -1,0 +1,151 @@
+"""The GradBench tool driven through its protocol by a test playing the eval's side: start, define,
+evaluate (outputs checked with GradBench's own criterion against independent values), analysis,
+an unknown module, a malformed line and an unknown message kind, answered with errors, not crashes."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from experiments.adbench import ba, gmm, ht, kmeans, llsq
+from experiments.gradbench.protocol import Session, run_timed
+from experiments.adbench.spec import Function
+
+TOOL = Path(__file__).resolve().parents[1] / "experiments" / "gradbench" / "run.py"
+
+
+def mismatches(expected, actual, path="$"):
+    """GradBench's validation: same JSON structure, numbers within
+    |x - y| / max(1, |x| + |y|) <= 1e-4 elementwise."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict) and set(actual) == set(expected), f"{path}: keys {actual}"
+        return [m for k in expected for m in mismatches(expected[k], actual[k], f"{path}.{k}")]
+    if isinstance(expected, list):
+        assert isinstance(actual, list) and len(actual) == len(expected), f"{path}: length"
+        return [m for i, (e, a) in enumerate(zip(expected, actual)) for m in mismatches(e, a, f"{path}[{i}]")]
+    if isinstance(expected, bool) or isinstance(expected, str):
+        return [] if expected == actual else [path]
+    if abs(expected - actual) / max(1.0, abs(expected) + abs(actual)) > 1e-4:
+        return [f"{path}: {expected} != {actual}"]
+    return []
+
+
+class Tool:
+    """The tool as a subprocess, started from an unrelated directory."""
+
+    def __init__(self, mode, cwd):
+        self.proc = subprocess.Popen([sys.executable, str(TOOL), "--mode", mode], cwd=cwd,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.next_id = 0
+
+    def raw(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def send(self, message):
+        message = {"id": self.next_id} | message
+        self.next_id += 1
+        response = self.raw(json.dumps(message))
+        assert response["id"] == message["id"]
+        return response
+
+    def close(self):
+        self.proc.stdin.write(json.dumps({"id": self.next_id, "kind": "end"}) + "\n")
+        self.proc.stdin.close()
+        assert self.proc.wait(timeout=30) == 0
+        assert self.proc.stdout.read() == ""  # no response to "end"
+
+
+def expected_outputs():
+    """(module, function, input, expected JSON output) computed in-process, independently of the
+    tool's protocol code (gmm, ba and ht Jacobians by their reverse methods; the tool's forward)."""
+    cases = []
+    raw = llsq.generate(n=9, m=3, seed=1)
+    inp = llsq.prepare(raw)  # the gradient of |s - T x|^2 / 2 is T^T (T x - s)
+    cases.append(("llsq", "gradient", raw, (inp.T.T @ (inp.T @ inp.x - inp.s)).tolist()))
+    raw = gmm.generate(2, 3, 10, seed=2)
+    gi = gmm.prepare(raw)
+    cases.append(("gmm", "objective", raw, float(gmm.value(gi))))
+    cases.append(("gmm", "jacobian", raw, gmm.jacobian_output(gmm.gradient(gi, "reverse"), gi)))
+    raw = ba.generate(2, 3, 16, seed=3)
+    bi = ba.prepare(raw)
+    cases.append(("ba", "jacobian", raw, ba.jacobian_output(ba.jacobian(bi, "reverse"), bi)))
+    cases.append(("ba", "objective", raw, ba.objective_output(ba.objective(bi), bi)))
+    for comp in (False, True):
+        raw = ht.generate(npts=4, complicated=comp, verts=30, seed=4)
+        hi = ht.prepare(raw)
+        cases.append(("ht", "jacobian", raw, ht.jacobian(hi, "reverse").tolist()))
+    raw = kmeans.generate(k=3, n=30, d=2, seed=5)
+    cases.append(("kmeans", "dir", raw, kmeans.direction(kmeans.prepare(raw), "reverse").tolist()))
+    return cases
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse", "auto"])
+def test_protocol_session(tmp_path, mode):
+    tool = Tool(mode, cwd=tmp_path)
+    try:
+        start = tool.send({"kind": "start", "eval": "hello"})
+        assert start["tool"] == "modes" and start["config"]["mode"] == mode
+        assert tool.send({"kind": "define", "module": "hello"}) == {"id": 1, "success": True}
+        r = tool.send({"kind": "evaluate", "module": "hello", "function": "double", "input": 3.0})
+        assert r["success"] and r["output"] == 6.0 and len(r["timings"]) == 1
+        assert tool.send({"kind": "analysis", "of": 2, "valid": True}) == {"id": 3}
+        # repetitions: at least min_runs, and until min_seconds have passed
+        r = tool.send({"kind": "evaluate", "module": "hello", "function": "square",
+                       "input": {"x": 2.0, "min_runs": 3, "min_seconds": 0}})
+        assert r["output"] == 4.0 and len(r["timings"]) == 3
+        assert all(t["name"] == "evaluate" and isinstance(t["nanoseconds"], int) for t in r["timings"])
+        r = tool.send({"kind": "evaluate", "module": "llsq", "function": "primal",
+                       "input": llsq.generate(n=50, m=4) | {"min_runs": 1, "min_seconds": 0.02}})
+        assert sum(t["nanoseconds"] for t in r["timings"]) >= 0.02e9
+        for module, function, raw, want in expected_outputs():
+            assert tool.send({"kind": "define", "module": module})["success"]
+            r = tool.send({"kind": "evaluate", "module": module, "function": function,
+                           "input": raw | {"min_runs": 1, "min_seconds": 0}})
+            assert r["success"], r.get("error")
+            assert mismatches(want, r["output"]) == [], (module, function)
+            assert isinstance(r["tape_bytes"], int) and r["tape_bytes"] >= 0
+            tool.send({"kind": "analysis", "of": r["id"], "valid": True})
+        # failures are answered, and the session goes on
+        bad = tool.send({"kind": "define", "module": "no_such_eval"})
+        assert bad["success"] is False and "no_such_eval" in bad["error"]
+        bad = tool.send({"kind": "evaluate", "module": "gmm", "function": "hessian", "input": {}})
+        assert bad["success"] is False and "hessian" in bad["error"]
+        bad = tool.send({"kind": "evaluate", "module": "llsq", "function": "gradient", "input": {"x": [1.0]}})
+        assert bad["success"] is False and "KeyError" in bad["error"]
+        assert tool.raw("this is not json {")["success"] is False
+        assert tool.raw("[1, 2]")["error"].startswith("expected a JSON object")
+        assert tool.send({"kind": "dance"})["success"] is False
+        r = tool.send({"kind": "evaluate", "module": "hello", "function": "double", "input": 1.5})
+        assert r["output"] == 3.0
+    finally:
+        tool.close()
+
+
+def test_mode_decides_the_method():
+    for mode, method in (("forward", "forward-chunked"), ("reverse", "reverse-batched"),
+                         ("auto", "forward-chunked"), ("reverse", "reverse-batched")):
+        r = Session(mode, track_tape=False).handle(
+            {"id": 0, "kind": "evaluate", "module": "ht", "function": "jacobian",
+             "input": ht.generate(npts=2, complicated=False, verts=10)})
+        assert r["method"] == method
+    reverse = Session("reverse").handle({"id": 1, "kind": "evaluate", "module": "gmm", "function": "jacobian",
+                                         "input": gmm.generate(2, 2, 5)})
+    forward = Session("forward").handle({"id": 1, "kind": "evaluate", "module": "gmm", "function": "jacobian",
+                                         "input": gmm.generate(2, 2, 5)})
+    assert reverse["tape_bytes"] > 0 and forward["tape_bytes"] == 0
+    with pytest.raises(ValueError, match="unknown mode"):
+        Session("sideways")
+
+
+def test_run_timed_counts_runs_and_seconds():
+    calls = []
+    fn = Function(lambda raw: raw, lambda inp, method: calls.append(inp) or len(calls))
+    result, times = run_timed(fn, 7, "-", min_runs=4, min_seconds=0)
+    assert result == 4 and len(times) == 4
+    with pytest.raises(ValueError):
+        run_timed(fn, 7, "-", min_runs=0, min_seconds=0)

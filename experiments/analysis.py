@@ -19,7 +19,7 @@ import pandas as pd
 from .store import load_csv
 
 EXPERIMENT_FILES = ("seed", "scalar_gradient", "jacobian_crossover", "memory", "gradient_cost",
-                    "checkpointing", "benchmarks")
+                    "checkpointing", "benchmarks", "peers")
 LARGE_N = 1000  # asymptotic slopes use n >= LARGE_N (interpretive overhead dominates below)
 PAIRINGS = {  # heatmap/calibration pairings: (forward method, reverse method)
     "batched": ("forward_chunked", "reverse_batched"),

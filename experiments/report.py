@@ -126,7 +126,8 @@ def _method(frames: dict[str, pd.DataFrame]) -> str:
                  f"{num(max(loads), 2)} (median {num(float(pd.Series(loads).median()), 2)}; the harness "
                  "itself accounts for about 1): other work on the machine slows trials down and widens "
                  "their IQR.") if loads else ""
-    checked = pd.concat([analysis.ok(df) for df in frames.values() if len(df)])
+    present = [analysis.ok(df) for df in frames.values() if len(df)]
+    checked = pd.concat(present) if present else pd.DataFrame(columns=["check_err"])
     errs = checked["check_err"].dropna().astype(float) if len(checked) else pd.Series(dtype=float)
     check_line = (f"Every derivative computed in a trial was checked against the exact derivative: "
                   f"the largest relative error over {len(errs)} checked rows is {num(errs.max(), 2)} "

@@ -14,6 +14,7 @@ from . import (
     gradient_cost,
     jacobian_crossover,
     memory,
+    peers,
     scalar_gradient,
     seed,
 )
@@ -21,5 +22,5 @@ from . import (
 EXPERIMENTS: dict[str, ModuleType] = {
     mod.NAME: mod
     for mod in (seed, scalar_gradient, jacobian_crossover, memory, gradient_cost, checkpointing,
-                benchmarks)
+                benchmarks, peers)
 }

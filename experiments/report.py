@@ -8,7 +8,6 @@ the figures and the report from existing tables without measuring anything.
 from __future__ import annotations
 
 import importlib
-import json
 import math
 import sys
 import time
@@ -402,8 +401,10 @@ def _summary(frames: dict[str, pd.DataFrame]) -> str:
     cal = analysis.calibrate(frames["jacobian_crossover"])
     if cal is not None:
         lines.append(f"* **Jacobian crossover**: measured n*/m \u2248 {num(cal.crossover_n_over_m)} (n = m line: 1); "
-                     f"calibrated REVERSE_WEIGHT = {num(cal.best_weight)} (current {num(cal.current_weight)}: "
-                     f"right in {cal.current_right} of {cal.cells} cells; calibrated: {cal.best_right}).")
+                     f"`jacobian(mode=\"auto\")`'s rule (forward iff n \u2264 {num(cal.current_weight)}·m + "
+                     f"{num(analysis.current_offset())}) picks the faster mode in {cal.current_right} of "
+                     f"{cal.cells} cells; the best rule through the origin (w = {num(cal.best_weight)}) in "
+                     f"{cal.best_right}.")
     t = analysis.gradient_cost_table(frames["gradient_cost"])
     rev = t[(t["method"] == "reverse") & (t["note"] == "vectorised")] if len(t) else t
     if len(rev):

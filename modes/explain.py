@@ -136,7 +136,7 @@ def explain(f: Callable[..., Any], *args: Any) -> str:
 
     # ---- reverse sweep -----------------------------------------------------------------------------------
     lines.append("")
-    lines.append(f"Reverse sweep: every bar starts at 0, the output's at 1; walk the list backwards")
+    lines.append("Reverse sweep: every bar starts at 0, the output's at 1; walk the list backwards")
     totals: dict[int, Any] = {}
 
     def on_step(i: int, g: Any, steps: list) -> None:

@@ -22,8 +22,6 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
 from .errors import RuleError
 
 Rule = Callable[..., Any]

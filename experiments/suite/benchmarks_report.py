@@ -9,17 +9,16 @@ agreement of the four nested variants).
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from experiments.store import load_csv  # noqa: E402
+from ..report import num, seconds, table  # noqa: E402
+from ..store import load_csv  # noqa: E402
 
 CSV = "benchmarks.csv"
 FIGURE = "benchmarks.png"
@@ -39,32 +38,6 @@ SMART = {"forward-chunked": "tab:red", "reverse-batched": "tab:purple", "forward
          "reverse-blocks": "tab:purple", "forward-over-reverse": "tab:green"}
 
 
-def _num(x: float, digits: int = 3) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return "n/a"
-    return "n/a" if not math.isfinite(v) else f"{v:.{digits}g}"
-
-
-def _seconds(x: float) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return "n/a"
-    if not math.isfinite(v):
-        return "n/a"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if v >= scale:
-            return f"{v / scale:.3g} {unit}"
-    return f"{v / 1e-9:.3g} ns"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
-
-
 def load(out_dir: Path) -> pd.DataFrame:
     df = load_csv(Path(out_dir) / CSV)
     return df
@@ -77,7 +50,7 @@ def _timed(df: pd.DataFrame) -> pd.DataFrame:
     return d
 
 
-def ratio_table(df: pd.DataFrame) -> str:
+def ratiotable(df: pd.DataFrame) -> str:
     d = _timed(df)
     rows = []
     for (problem, n, m, k), g in d.groupby(["problem", "n", "m", "k"], sort=False):
@@ -85,11 +58,11 @@ def ratio_table(df: pd.DataFrame) -> str:
         note = str(g["note"].iloc[0]) if "note" in g and isinstance(g["note"].iloc[0], str) else ""
         for _, r in g[g["method"] != "f"].iterrows():
             rows.append([problem, note, str(r["method"]), str(r["mode"]),
-                         _seconds(f["t_median"].iloc[0]) if len(f) else "n/a", _seconds(r["t_median"]),
-                         f"{_num(r['ratio_median'])} ({_num(r['ratio_q1'])}–{_num(r['ratio_q3'])})",
-                         _num(r["check_err"], 2)])
+                         seconds(f["t_median"].iloc[0]) if len(f) else "n/a", seconds(r["t_median"]),
+                         f"{num(r['ratio_median'])} ({num(r['ratio_q1'])}–{num(r['ratio_q3'])})",
+                         num(r["check_err"], 2)])
     skipped = df[df["status"].isin(["skipped", "failed", "timeout"])]
-    text = _table(["problem", "size", "method", "mode", "f", "derivative", "ratio (IQR)",
+    text = table(["problem", "size", "method", "mode", "f", "derivative", "ratio (IQR)",
                    "diff. to reverse"], rows)
     if len(skipped):
         text += "\n\nNot measured: " + "; ".join(
@@ -97,9 +70,9 @@ def ratio_table(df: pd.DataFrame) -> str:
     return text
 
 
-def published_table() -> str:
+def publishedtable() -> str:
     rows = [[p, tool, f"{lo:g}–{hi:g}"] for p, tools in PUBLISHED.items() for tool, lo, hi in tools]
-    return _table(["problem", "tool (ADBench)", "gradient/Jacobian time ÷ objective time"], rows)
+    return table(["problem", "tool (ADBench)", "gradient/Jacobian time ÷ objective time"], rows)
 
 
 def figures(df: pd.DataFrame) -> list[str]:
@@ -110,8 +83,8 @@ def figures(df: pd.DataFrame) -> list[str]:
     if len(g):
         worst = g.loc[g["ratio_median"].idxmax()]
         verdict = "meets" if worst["ratio_median"] <= GMM_TARGET else "misses"
-        out.append(f"- **GMM gradient, reverse mode**: ratio gradient/objective {_num(g['ratio_median'].min())}"
-                   f" to {_num(worst['ratio_median'])} over {len(g)} size(s) (worst at {worst['note']}); "
+        out.append(f"- **GMM gradient, reverse mode**: ratio gradient/objective {num(g['ratio_median'].min())}"
+                   f" to {num(worst['ratio_median'])} over {len(g)} size(s) (worst at {worst['note']}); "
                    f"{verdict} the target ≤ {GMM_TARGET:g}.")
     for problem in ("ht-simple", "ht-complicated"):
         h = d[d["problem"] == problem]
@@ -122,11 +95,11 @@ def figures(df: pd.DataFrame) -> list[str]:
                 dirs = 26 if problem == "ht-simple" else 28
                 verdict = "meets" if speed >= HT_TARGET else "misses"
                 batched = (f"; batched reverse (all {3 * int(n)} rows in one sweep) "
-                           f"{_seconds(t['reverse-batched'])}" if "reverse-batched" in t else "")
+                           f"{seconds(t['reverse-batched'])}" if "reverse-batched" in t else "")
                 out.append(
                     f"- **HT Jacobian ({problem[3:]}, {int(n)} points)**: chunked forward "
-                    f"{_seconds(t['forward-chunked'])} vs row-by-row reverse {_seconds(t['reverse'])}: "
-                    f"**{_num(speed)}× faster** ({verdict} the target ≥ {HT_TARGET:g}×){batched}. Why: the "
+                    f"{seconds(t['forward-chunked'])} vs row-by-row reverse {seconds(t['reverse'])}: "
+                    f"**{num(speed)}× faster** ({verdict} the target ≥ {HT_TARGET:g}×){batched}. Why: the "
                     f"Jacobian is {3 * int(n)} × {dirs}; forward mode needs {dirs} directions, carried "
                     f"together in one pass, while reverse mode needs one sweep per residual row "
                     f"({3 * int(n)} sweeps over the same tape); batching the rows saves the per-sweep "
@@ -163,7 +136,7 @@ def plot(df: pd.DataFrame, path: Path) -> Path | None:
         for _, r in g.iterrows():
             color = SMART.get(r["method"], COLORS.get(str(r["mode"]), "0.5"))
             ax.barh(y, r["ratio_median"], color=color, height=0.8)
-            ax.text(r["ratio_median"] * 1.05, y, f"{r['method']} {_num(r['ratio_median'])}", va="center",
+            ax.text(r["ratio_median"] * 1.05, y, f"{r['method']} {num(r['ratio_median'])}", va="center",
                     fontsize=7)
             y += 1
         ticks.append((start + y - 1) / 2)
@@ -214,12 +187,12 @@ def section(out_dir: Path) -> str:
         "### Figures",
         "\n".join(figures(df)) or "(not measured)",
         "### Ratios measured here",
-        ratio_table(df),
+        ratiotable(df),
         "### Ratios published by ADBench for other tools",
         f"From {SOURCE}; ranges over the paper's problem sizes, as quoted in this project's issue. "
         "Their objectives are compiled or vectorised code on their machine, so the ratios compare "
         "how much a derivative costs relative to its own objective, not absolute speed.",
-        published_table(),
+        publishedtable(),
     ]
     if fig is not None:
         parts.append(f"![benchmarks]({FIGURE})")

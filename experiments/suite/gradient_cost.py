@@ -8,15 +8,9 @@ budget (its ratio grows about as n), the scalar loop by a size cap.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-import modes
-from modes.api import _record
-
-from ..problems import SCALAR_PROBLEMS, make_scalar, rel_err, scalar_work_bytes
-from ..runner import Budget, Context, Extras, Fns, Method, timing_trial
-from .scalar_gradient import forward_bytes
+from ..problems import SCALAR_PROBLEMS, scalar_work_bytes
+from ..runner import Budget, Context, Method, timing_trial
+from .scalar_gradient import _check, _setup, forward_bytes
 
 NAME = "gradient_cost"
 TITLE = "Cost of a gradient relative to the function"
@@ -54,25 +48,3 @@ def run(ctx: Context) -> None:
             for row in rows:
                 if row.get("method") in budgets:
                     budgets[row["method"]].record(problem, n, row)
-
-
-def _setup(problem: str, n: int) -> Callable[[], tuple[Fns, Extras]]:
-    def setup() -> tuple[Fns, Extras]:
-        p = make_scalar(problem, n)
-        x = p.x0
-        grad_r = modes.grad(p.f, mode="reverse")
-        grad_f = modes.grad(p.f, mode="forward")
-        _, tape, _, _ = _record(p.f, [x], (0,))
-        fns = {"f": lambda: p.f(x), "reverse": lambda: grad_r(x), "forward": lambda: grad_f(x)}
-        return fns, {"*": {"ops": len(tape)}, "reverse": {"tape_bytes": tape.nbytes}}
-
-    return setup
-
-
-def _check(problem: str, n: int) -> Callable[[dict[str, Any]], dict[str, float]]:
-    def check(outputs: dict[str, Any]) -> dict[str, float]:
-        p = make_scalar(problem, n)
-        want = p.grad(p.x0)
-        return {name: rel_err(out, want) for name, out in outputs.items() if name != "f"}
-
-    return check

@@ -402,21 +402,75 @@ def reverse_sweep(
             strong = eprim.strong_zero
             if strong is not False and strong is not True:
                 strong = strong(ans, *vals)
-            big = type(g) is ndarray and g.size >= _BIG
+            if not tracing and not strong and (type(g) is not ndarray or g.size < _BIG):
+                # Scalars and small arrays: no in-place tricks, the fewest checks.
+                for j, rule, pshape in edges:
+                    p = rule(ans, *vals)
+                    if type(p) is int and (p == 1 or p == -1):
+                        c = g if p == 1 else -g
+                        fresh = p == -1
+                    else:
+                        c = p * g
+                        fresh = True
+                    tc = type(c)
+                    if tc is ndarray:
+                        if c.shape != (batch + pshape if batch_ndim else pshape):
+                            c = unbroadcast(c, batch + pshape, batch_ndim)
+                            fresh = type(c) is ndarray and c.flags.writeable
+                    elif tc is not float or batch_ndim or pshape:
+                        target = batch + pshape
+                        if shape_of(c) != target:
+                            c = unbroadcast(c, target, batch_ndim)
+                            fresh = type(c) is ndarray and c.flags.writeable
+                    b = bars[j]
+                    if b is None:
+                        bars[j] = c
+                        owned[j] = fresh and type(c) is ndarray
+                    elif owned[j] and (type(c) is ndarray or type(c) is float):
+                        b += c
+                    else:
+                        s = b + c
+                        bars[j] = s
+                        owned[j] = type(s) is ndarray
+                continue
             # g is ours to overwrite once released (not kept) if this sweep allocated it.
-            g_free = big and owned[i] and not keep[i]
+            g_free = owned[i] and not keep[i]
             last = len(edges) - 1
             for e, (j, rule, pshape) in enumerate(edges):
                 p = rule(ans, *vals)
-                if big:
-                    c, fresh, g_free = _large_product(p, g, g_free and e == last)
-                elif type(p) is int and (p == 1 or p == -1):
-                    c = g if p == 1 else -g
-                    fresh = p == -1
+                tp = type(p)
+                if tp is int and (p == 1 or p == -1):
+                    if p == 1:
+                        c = g
+                        fresh = False
+                        g_free = False  # now shared with bars[j]
+                    elif g_free and e == last:
+                        c = np.negative(g, out=g)
+                        fresh = True
+                    elif type(g) is ndarray and g.ndim and not any(g.strides):
+                        c = np.broadcast_to(-g[(0,) * g.ndim], g.shape)
+                        fresh = False
+                    else:
+                        c = -g
+                        fresh = True
+                elif type(g) is not ndarray or g.size < _BIG:
+                    c = p * g  # small arrays and scalars: allocation is cheap, checks are not
+                    fresh = True
+                elif (tp is ndarray and p.shape == g.shape and p.dtype == g.dtype
+                      and getrefcount(p) == 2):
+                    c = np.multiply(p, g, out=p)  # p is a temporary nobody else holds
+                    fresh = True
+                elif g_free and e == last and tp is not ndarray and not isinstance(p, Traced):
+                    c = np.multiply(g, p, out=g)  # a scalar partial times a bar we own
+                    fresh = True
+                elif not any(g.strides) and (tp is float or tp is int):
+                    # A uniform bar (the broadcast seed of a sum) times a constant stays uniform.
+                    c = np.broadcast_to(p * g[(0,) * g.ndim], g.shape)
+                    fresh = False
                 else:
                     c = p * g
                     fresh = True
-                if strong and type(p) is not int:
+                if strong and tp is not int:
                     c = np.where(g == 0, 0.0, c)  # an infinite partial times a zero bar is 0
                     fresh = True
                 tc = type(c)
@@ -491,31 +545,6 @@ def reverse_sweep(
         if on_step is not None:
             on_step(i, g, steps)  # type: ignore[arg-type]
     return [bars[j] if j < n else None for j in wanted]
-
-
-def _large_product(p: Any, g: np.ndarray, g_disposable: bool) -> tuple[Any, bool, bool]:
-    """``p * g`` for a bar of 256 KiB or more, reusing memory where that is safe.
-
-    ``g_disposable``: g is this sweep's own array, no longer needed after this edge. Returns the
-    contribution, whether it is a fresh array the sweep owns, and whether g is still disposable.
-    """
-    tp = type(p)
-    if tp is int and p == 1:
-        return g, False, False  # passed through: now shared with the parent's bar
-    if tp is int and p == -1:
-        if g_disposable:
-            return np.negative(g, out=g), True, False
-        if not any(g.strides):
-            return np.broadcast_to(-g[(0,) * g.ndim], g.shape), False, False
-        return -g, True, g_disposable
-    if tp is ndarray and p.shape == g.shape and p.dtype == g.dtype and getrefcount(p) <= 3:
-        return np.multiply(p, g, out=p), True, g_disposable  # p is a temporary nobody else holds
-    if g_disposable and tp is not ndarray and not isinstance(p, Traced):
-        return np.multiply(g, p, out=g), True, False  # a scalar partial times a bar we own
-    if not any(g.strides) and (tp is float or tp is int):
-        # A uniform bar (the broadcast seed of a sum) times a constant stays uniform.
-        return np.broadcast_to(p * g[(0,) * g.ndim], g.shape), False, g_disposable
-    return p * g, True, g_disposable
 
 
 def is_var_at(x: Any, level: int) -> bool:

@@ -185,6 +185,8 @@ class ArrayBox(Traced):
     def __pow__(self, other: Any) -> Any:
         if isinstance(other, Traced) and other._level > self._level:
             return other._apply2(OPS.power, self, other)
+        if (type(other) is int or type(other) is float) and other >= 1:
+            return self._apply2(OPS.power_by_constant, self, other)
         return self._apply2(OPS.power, self, other)
 
     def __rpow__(self, other: Any) -> Any:

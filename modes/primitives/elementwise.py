@@ -131,6 +131,11 @@ for _p in (sqrt, cbrt):
     _p.strong_zero = True
 # x ** y has an infinite partial only for exponents below 1 (at x = 0).
 power.strong_zero = lambda ans, x, y: not (type(y) in (int, float) and y >= 1)
+# The operator x ** c with a constant c >= 1 (x ** 2 ...) knows that already: the same function
+# and the same partials, without the per-call check.
+power_by_constant = Primitive(lambda x, y: power.fn(x, y), "power", partials=power.partials)
+power_by_constant.ufunc = np.power
+OP["power_by_constant"] = power_by_constant
 UFUNC[np.true_divide] = divide
 UFUNC[np.fabs] = absolute
 UFUNC[np.positive] = lambda x: x

@@ -38,7 +38,9 @@ def _spread(g: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any
     if type(g) is float and axis is None and not keepdims:  # the scalar seed of a gradient
         xshape = shape_of(x)
         if math.prod(xshape) <= 1 << 16:
-            return np.full(xshape, g)
+            out = np.empty(xshape)
+            out.fill(g)
+            return out
         return np.broadcast_to(g, xshape)
     nb = len(shape_of(g)) - (len(shape_of(x)) if keepdims else len(_reduced_shape(x, axis)))
     batch = shape_of(g)[:nb]

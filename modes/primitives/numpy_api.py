@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MutationError, UnsupportedFunctionError
-from ..registry import plain
+from ..registry import Traced, plain
 from ..unbroadcast import shape_of
 from . import elementwise as ew
 from . import linalg as la
@@ -50,7 +50,10 @@ def _reduction(prim: Any, name: str) -> Callable[..., Any]:
         _no_extra(name, kwargs)
         if kwargs.get("initial") is not None or kwargs.get("where") is not None:
             raise TypeError(f"np.{name}: initial= and where= are not supported on traced values")
-        return prim(a, axis=_axes(axis, len(shape_of(a))), keepdims=bool(keepdims))
+        kw = {"axis": _axes(axis, len(shape_of(a))), "keepdims": bool(keepdims)}
+        if isinstance(a, Traced):  # the only argument, so the innermost box: skip the dispatch
+            return a._apply(prim, (a,), kw)
+        return prim(a, **kw)
 
     handler.__name__ = name
     return handler
@@ -62,7 +65,10 @@ def _extreme(prim: Any, name: str) -> Callable[..., Any]:
         if out is not None:
             raise MutationError(f"np.{name}(..., out=...) writes in place; drop out=.")
         _no_extra(name, kwargs)
-        return prim(a, axis=_axes(axis, len(shape_of(a))), keepdims=bool(keepdims))
+        kw = {"axis": _axes(axis, len(shape_of(a))), "keepdims": bool(keepdims)}
+        if isinstance(a, Traced):  # the only argument, so the innermost box: skip the dispatch
+            return a._apply(prim, (a,), kw)
+        return prim(a, **kw)
 
     return handler
 

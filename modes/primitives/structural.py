@@ -220,6 +220,14 @@ def _scatter_add(z: np.ndarray, g: Any, index: Any, nb: int) -> None:
     np.add.at(zt, idx, gt)
 
 
+def _getitem_accumulate(bar: np.ndarray, g: Any, ans: Any, index: Any, nb: int) -> None:
+    """getitem's cotangent added into its parent's bar in place: bar[index] += g."""
+    if nb == 0 and type(index) is slice and type(g) is np.ndarray and g.ndim == len(ans.shape):
+        bar[index] += g  # the common case: a slice, no batch axes
+        return
+    _scatter_add(bar, g, index, nb + len(shape_of(g)) - len(ans.shape))
+
+
 def _untake(g: Any, index: Any, shape: tuple[int, ...], nb: int) -> np.ndarray:
     z = np.zeros(shape, dtype=np.result_type(plain(g), float))
     _scatter_add(z, g, index, nb)
@@ -232,8 +240,7 @@ getitem = structural(
     vjp=(lambda g, ans, x, index, nb=0: untake(
         g, index=index, shape=shape_of(g)[: _nb(g, ans)] + shape_of(x), nb=nb + _nb(g, ans)),),
     linear=True,
-    vjp_accumulate=lambda bar, g, ans, x, index, nb=0: _scatter_add(
-        bar, g, index, nb + len(shape_of(g)) - len(ans.shape)),
+    vjp_accumulate=lambda bar, g, ans, x, index, nb=0: _getitem_accumulate(bar, g, ans, index, nb),
 )
 
 untake = structural(

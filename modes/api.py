@@ -240,14 +240,15 @@ def value_and_grad(f: Callable[..., Any], argnum: ArgNum = 0,
             grads = []
             offset = 0
             col = cols if len(shape_of(cols)) == 1 else cols[:, 0]
+            values = col.tolist() if isinstance(col, np.ndarray) else None
             for i in nums:
                 shape = shape_of(args_l[i])
                 if shape:
                     size = _size(shape)
                     grads.append(np.reshape(col[offset : offset + size], shape))
                     offset += size
-                else:
-                    grads.append(col[offset])
+                else:  # a Python float, as reverse mode returns for scalar inputs
+                    grads.append(values[offset] if values is not None else col[offset])
                     offset += 1
         return value, (grads[0] if single else tuple(grads))
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from . import cost_model, levels, memory
+from . import cost_model, forward, levels, memory
 from .forward import Dual
 from .registry import Traced
 from .reverse import Tape, Var, reverse_sweep
@@ -87,6 +87,7 @@ def _forward_pass(f: Callable[..., Any], args: list, tangents: dict[int, Any],
         out = f(*boxed)
     finally:
         levels.leave()
+        forward.INF_LEVELS.discard(level)
     if type(out) is Dual and out._level == level:
         return out.value, out.tangent
     if isinstance(out, (tuple, list)):

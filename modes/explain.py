@@ -118,6 +118,7 @@ def explain(f: Callable[..., Any], *args: Any) -> str:
         fout = f(*boxed)
     finally:
         forward.RECORD = None
+        forward.INF_LEVELS.discard(lvl)
         levels.leave()
     for k, (prim, fargs, res) in enumerate(record, start=1):
         dual_name[id(res)] = f"w{k}"

@@ -13,11 +13,14 @@ import numpy as np
 
 from .registry import Primitive, Traced, apply
 from .tracing import ArrayBox
-from .unbroadcast import expand_tangent, shape_of
+from .unbroadcast import expand_tangent, has_inf, shape_of
 
 
 # explain() sets this to a list to observe every forward step: (primitive, args, result).
 RECORD: list | None = None
+# Levels whose tangents may hold an infinity (sqrt at 0): products there take 0 * inf as 0, the
+# convention reverse mode follows too. Cleared when the level's transformation ends.
+INF_LEVELS: set[int] = set()
 
 
 ndarray = np.ndarray
@@ -46,7 +49,7 @@ class Dual(ArrayBox):
         vb = b.value if db else b
         partials = prim.partials
         if (partials is None or isinstance(va, Traced) or isinstance(vb, Traced)
-                or RECORD is not None):
+                or RECORD is not None or (INF_LEVELS and level in INF_LEVELS)):
             return self._apply(prim, (a, b), _NOKW)
         ans = prim.fn(va, vb)
         ta = type(ans)
@@ -65,12 +68,16 @@ class Dual(ArrayBox):
             t_out = (t if p == 1 else -t if p == -1 else p * t) if type(p) is int else p * t
             if strong:
                 t_out = np.where(t == 0, 0.0, t_out)
+                if has_inf(t_out):
+                    INF_LEVELS.add(level)
         if db:
             p = partials[1](ans, va, vb)
             t = b.tangent
             term = (t if p == 1 else -t if p == -1 else p * t) if type(p) is int else p * t
             if strong:
                 term = np.where(t == 0, 0.0, term)
+                if has_inf(term):
+                    INF_LEVELS.add(level)
             t_out = term if t_out is None else t_out + term
         return Dual(ans, t_out, level)
 
@@ -114,8 +121,14 @@ class Dual(ArrayBox):
                 else:
                     term = p * t
                     strong = prim.strong_zero
-                    if strong is not False and (strong is True or strong(ans, *vals)):
+                    strong = strong is not False and (strong is True or strong(ans, *vals))
+                    if strong:
                         term = np.where(t == 0, 0.0, term)  # an infinite partial times 0 is 0
+                    careful = level in INF_LEVELS
+                    if careful:
+                        term = np.where(p == 0, 0.0, term)  # 0 times an infinite tangent is 0
+                    if (strong or careful) and has_inf(term):
+                        INF_LEVELS.add(level)
                 t_out = term if t_out is None else t_out + term
             if t_out is None:
                 return ans

@@ -21,7 +21,7 @@ import numpy as np
 from .errors import ModesError
 from .registry import Primitive, Traced, apply, plain
 from .tracing import OPS, ArrayBox
-from .unbroadcast import ShapeOnly, shape_of, unbroadcast
+from .unbroadcast import ShapeOnly, has_inf, shape_of, unbroadcast
 
 # A node is either
 #   (edges, ans, args, prim)                  elementwise: edges = ((parent, partial_rule, parent_shape), ...)
@@ -386,6 +386,9 @@ def reverse_sweep(
     batch = shape_of(seed)[:batch_ndim]
     tracing = on_step is not None
     steps: list[tuple[int, Any, Any]] | None = None
+    # 1 where a bar may hold an infinity (from sqrt at 0): its products then take 0 * inf as 0, the
+    # convention forward mode follows too.
+    infinite = bytearray(n)
     for i in range(out_index, -1, -1):
         g = bars[i]
         node = nodes[i]
@@ -402,7 +405,8 @@ def reverse_sweep(
             strong = eprim.strong_zero
             if strong is not False and strong is not True:
                 strong = strong(ans, *vals)
-            if not tracing and not strong and (type(g) is not ndarray or g.size < _BIG):
+            inf_i = infinite[i]
+            if not tracing and not strong and not inf_i and (type(g) is not ndarray or g.size < _BIG):
                 # Scalars and small arrays: no in-place tricks, the fewest checks.
                 for j, rule, pshape in edges:
                     p = rule(ans, *vals)
@@ -439,7 +443,10 @@ def reverse_sweep(
             for e, (j, rule, pshape) in enumerate(edges):
                 p = rule(ans, *vals)
                 tp = type(p)
-                if tp is int and (p == 1 or p == -1):
+                if inf_i and tp is not int:
+                    c = np.where(p == 0, 0.0, p * g)  # a zero partial times an infinite bar is 0
+                    fresh = True
+                elif tp is int and (p == 1 or p == -1):
                     if p == 1:
                         c = g
                         fresh = False
@@ -473,6 +480,8 @@ def reverse_sweep(
                 if strong and tp is not int:
                     c = np.where(g == 0, 0.0, c)  # an infinite partial times a zero bar is 0
                     fresh = True
+                if (strong or inf_i) and has_inf(c):
+                    infinite[j] = 1
                 tc = type(c)
                 if tc is not float or batch_ndim or pshape:
                     target = batch + pshape if batch_ndim else pshape
@@ -499,6 +508,8 @@ def reverse_sweep(
         if joint is not None:
             joint_bars = joint(g, ans, [p[0] for p in parents], *args, consume=not retain, **kwargs)
         for k, (argnum, j, pshape) in enumerate(parents):
+            if infinite[i]:
+                infinite[j] = 1  # a structural map passes an infinity on (conservatively)
             b = bars[j]
             target = batch + pshape
             if joint is not None:

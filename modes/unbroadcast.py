@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import math
+
 import numpy as np
 
 
@@ -56,6 +58,15 @@ def unbroadcast(v: Any, shape: tuple[int, ...], nb: int = 0) -> Any:
     if shape_of(v) != shape:
         v = np.broadcast_to(v, shape)
     return v
+
+
+def has_inf(x: Any) -> bool:
+    """True if the value under any boxes holds an infinity."""
+    while hasattr(x, "_level"):  # a traced value: look at the number underneath
+        x = x.value
+    if type(x) is float:
+        return x in (math.inf, -math.inf)
+    return bool(np.isinf(x).any())
 
 
 def expand_tangent(t: Any, ndim_out: int, nb: int) -> Any:

@@ -146,3 +146,17 @@ def test_returned_derivatives_are_writeable_copies():
     j = modes.jacobian(lambda x: x, mode="forward")(np.ones(3))
     j[0, 0] = 2.0
     np.testing.assert_array_equal(modes.jacobian(lambda x: x, mode="forward")(np.ones(3)), np.eye(3))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("f, x, expected", [
+    # sqrt'(0) = inf meets a zero partial further on: 0 * inf is taken as 0 in both modes.
+    (lambda a: np.sqrt(np.sum(a * a)), np.zeros(3), np.zeros(3)),
+    (lambda a: np.sqrt(np.sum(a * a)) * 2.0 + np.sum(a), np.zeros(3), np.ones(3)),
+    (lambda a: np.sum(0.0 * np.sqrt(a) + a), np.zeros(2), np.ones(2)),
+    # ... and a zero tangent or bar meets sqrt'(0) = inf: also 0, the other entries untouched.
+    (lambda a: np.sum(np.sqrt(a)), np.array([0.0, 4.0]), np.array([np.inf, 0.25])),
+])
+@pytest.mark.parametrize("mode", MODES)
+def test_zero_times_infinite_derivative_is_zero_in_both_modes(f, x, expected, mode):
+    np.testing.assert_array_equal(modes.grad(f, mode=mode)(x), expected)

@@ -7,7 +7,8 @@ the tangent or bar through (negated) without multiplying or storing anything.
 Conventions at kinks (forward and reverse agree because both use these same rows):
   abs'(0) = 0 (the sign);  maximum/minimum at ties give 1/2 to each argument;
   clip has derivative 1 on the closed interval [a_min, a_max] and 0 outside;
-  sqrt'(0) = +inf (the limit), and inf times a zero tangent or bar is taken as 0;  hypot and norms give 0 at the origin;  sign, floor, ... have 0.
+  sqrt'(0) = +inf (the limit); wherever an infinite derivative meets an exact zero (a zero tangent
+  or bar, or a zero partial further on) both modes take the product as 0;  hypot and norms give 0 at the origin;  sign, floor, ... have 0.
 """
 
 from __future__ import annotations

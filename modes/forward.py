@@ -106,6 +106,10 @@ class Dual(ArrayBox):
         level = self._level
         partials = prim.partials
         if partials is not None:  # tangent = sum_i partial_i * tangent_i
+            strong = prim.strong_zero
+            if strong is not False and strong is not True:
+                strong = strong(ans, *vals)
+            careful = level in INF_LEVELS
             t_out = None
             ta = type(ans)
             ndim_out = 0 if ta is float else (ans.ndim if ta is ndarray else len(shape_of(ans)))
@@ -120,11 +124,8 @@ class Dual(ArrayBox):
                     term = t if p == 1 else (-t if p == -1 else p * t)
                 else:
                     term = p * t
-                    strong = prim.strong_zero
-                    strong = strong is not False and (strong is True or strong(ans, *vals))
                     if strong:
                         term = np.where(t == 0, 0.0, term)  # an infinite partial times 0 is 0
-                    careful = level in INF_LEVELS
                     if careful:
                         term = np.where(p == 0, 0.0, term)  # 0 times an infinite tangent is 0
                     if (strong or careful) and has_inf(term):
@@ -168,6 +169,3 @@ def structural_tangent(prim: Primitive, ans: Any, vals: list, tangents: list, kw
         out = term if out is None else out + term
     return out
 
-
-def is_dual_at(x: Any, level: int) -> bool:
-    return isinstance(x, Traced) and type(x) is Dual and x._level == level

@@ -21,10 +21,6 @@ def leave() -> None:
     _current -= 1
 
 
-def current() -> int:
-    return _current
-
-
 def set_current(level: int) -> int:
     """Make ``level`` the innermost open level (recomputing a checkpoint re-enters its level);
     returns the previous one, to be restored with ``set_current`` in a ``finally``."""

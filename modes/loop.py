@@ -24,7 +24,7 @@ from typing import Any
 from . import revolve
 from .checkpoint import pull_segment, record_segment, top_box
 from .errors import ModesError
-from .registry import Primitive, Traced, plain
+from .registry import Primitive, Traced
 from .reverse import Var
 from .unbroadcast import shape_of
 
@@ -213,4 +213,4 @@ def _no_rule(*args: Any, **kwargs: Any) -> Any:  # pragma: no cover
 _LOOP = Primitive(lambda *a: None, "checkpointed_loop", jvp=_no_rule, vjp=_no_rule)
 _LOOP.vjp_joint = _loop_vjp
 
-__all__ = ["checkpointed_loop", "LoopRecord", "SCHEDULES", "plain"]
+__all__ = ["checkpointed_loop", "LoopRecord", "SCHEDULES"]

@@ -83,13 +83,6 @@ class Primitive:
         # Optional in-place form of a vjp for a sparse parent (indexing): acc(bar, g, ans, x, **kw).
         self.vjp_accumulate = vjp_accumulate
 
-    @property
-    def nargs(self) -> int:
-        rules = self.partials if self.partials is not None else self.vjp
-        if callable(rules):
-            return -1  # variadic
-        assert rules is not None
-        return len(rules)
 
     def vjp_rule(self, i: int) -> Rule | None:
         """The cotangent map for argument ``i``: ``rule(g, ans, *args, **kw)``, or None."""

@@ -558,10 +558,6 @@ def reverse_sweep(
     return [bars[j] if j < n else None for j in wanted]
 
 
-def is_var_at(x: Any, level: int) -> bool:
-    return type(x) is Var and x._level == level
-
-
-__all__ = ["Tape", "Var", "reverse_sweep", "apply"]
+__all__ = ["Tape", "Var", "reverse_sweep"]
 
 _calibrate_elision()

@@ -25,12 +25,16 @@ REAL = (-2.0, 2.0)
 POS = (0.5, 2.0)
 UNIT = (-0.8, 0.8)
 NONZERO = "nonzero"
-Domain = tuple[float, float] | str
+# A domain may also be a callable ``draw(rng, shape) -> array`` for inputs with structure (a
+# symmetric positive definite matrix, distinct entries, ...).
+Domain = tuple[float, float] | str | Callable[[np.random.Generator, tuple[int, ...] | None], Any]
 
 
 def sample(rng: np.random.Generator, shape: tuple[int, ...] | None, domain: Domain = REAL) -> Any:
     """A random input: ``shape=None`` gives a Python float, otherwise a float64 array."""
     size = () if shape is None else shape
+    if callable(domain):
+        return domain(rng, shape)
     if domain == NONZERO:
         v = rng.uniform(0.5, 1.5, size) * rng.choice([-1.0, 1.0], size)
     else:

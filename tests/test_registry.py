@@ -8,7 +8,9 @@ its primitive. Hand-computed values pin the conventions at kinks, ties and zeros
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,7 @@ import numpy as np
 import pytest
 
 import modes
+from case_table import MODES, Case, Shape, binary, on, unary, reduction_cases  # noqa: F401
 from conftest import (
     NONZERO,
     POS,
@@ -28,59 +31,6 @@ from conftest import (
     sample,
     shape_str,
 )
-
-MODES = ("forward", "reverse")
-Shape = tuple[int, ...] | None
-
-
-@dataclass(frozen=True)
-class Case:
-    """One way to reach a primitive: ``fn(*args)`` on inputs of ``shapes`` drawn from ``domains``."""
-
-    label: str
-    fn: Callable[..., Any]
-    shapes: tuple[tuple[Shape, ...], ...]  # one tuple of argument shapes per variant
-    domains: tuple[Domain, ...]
-    argnums: tuple[int, ...] | None = None  # the arguments to differentiate (default: all)
-
-
-UNARY_SHAPES: tuple[Shape, ...] = (None, (5,), (3, 4))
-BINARY_SHAPES: tuple[tuple[Shape, Shape], ...] = (
-    (None, None), ((5,), (5,)), ((3, 4), (3, 4)),
-    ((3, 1), (1, 4)), ((3, 1), (4,)), ((3, 4), (4,)), ((4,), (3, 4)),
-    (None, (3,)), ((2, 3), None),
-)
-
-
-def unary(label: str, fn: Callable[..., Any], domain: Domain = REAL,
-          shapes: tuple[Shape, ...] = UNARY_SHAPES) -> Case:
-    return Case(label, fn, tuple((s,) for s in shapes), (domain,))
-
-
-def binary(label: str, fn: Callable[..., Any], d0: Domain = REAL, d1: Domain = REAL,
-           shapes: tuple[tuple[Shape, Shape], ...] = BINARY_SHAPES) -> Case:
-    return Case(label, fn, shapes, (d0, d1))
-
-
-def on(label: str, fn: Callable[..., Any], *shapes: Shape, domain: Domain = REAL) -> Case:
-    """A unary case on the given input shapes."""
-    return Case(label, fn, tuple((s,) for s in shapes), (domain,))
-
-
-def _reduction_cases(name: str, fn: Callable[..., Any], domain: Domain) -> list[Case]:
-    layouts: list[tuple[tuple[int, ...], Any]] = [
-        ((5,), None), ((5,), 0), ((5,), -1),
-        ((3, 4), None), ((3, 4), 0), ((3, 4), 1), ((3, 4), -1), ((3, 4), (0, 1)),
-        ((2, 3, 4), None), ((2, 3, 4), 1), ((2, 3, 4), (0, 2)), ((2, 3, 4), (-1, 0)),
-    ]
-    cases = []
-    for shape, axis in layouts:
-        for keepdims in (False, True):
-            cases.append(on(f"{name}(x,axis={axis},keepdims={keepdims})",
-                            lambda x, a=axis, k=keepdims: fn(x, axis=a, keepdims=k),
-                            shape, domain=domain))
-    return cases
-
 
 COND = np.array([[True, False, True, True], [False, False, True, False], [True, True, False, True]])
 MASK34 = np.array([[True, False, False, True], [False, True, True, False], [True, False, True, True]])
@@ -194,7 +144,7 @@ TABLE: dict[str, list[Case]] = {
         on("np.broadcast_to(x,(2,3,4))", lambda x: np.broadcast_to(x, (2, 3, 4)), (3, 1), (2, 1, 4)),
     ],
     # ---- reductions -----------------------------------------------------------------------------
-    "sum": _reduction_cases("np.sum", np.sum, REAL) + [
+    "sum": reduction_cases("np.sum", np.sum, REAL) + [
         on("x.sum(axis=0)", lambda x: x.sum(axis=0), (3, 4)),
         on("x.sum()", lambda x: x.sum(), (3, 4)),
         on("np.add.reduce(x,axis=1)", lambda x: np.add.reduce(x, axis=1), (3, 4)),
@@ -205,7 +155,7 @@ TABLE: dict[str, list[Case]] = {
         on("x.mean(axis=0)", lambda x: x.mean(axis=0), (3, 4)),
         on("np.trace", np.trace, (3, 3), (3, 4)),
     ],
-    "max": _reduction_cases("np.max", np.max, REAL) + [
+    "max": reduction_cases("np.max", np.max, REAL) + [
         on("np.amax(x,axis=0)", lambda x: np.amax(x, axis=0), (3, 4)),
         on("x.max(axis=1)", lambda x: x.max(axis=1), (3, 4)),
         on("np.maximum.reduce(x,axis=0)", lambda x: np.maximum.reduce(x, axis=0), (3, 4)),
@@ -213,12 +163,12 @@ TABLE: dict[str, list[Case]] = {
         on("norm(x,ord=inf,axis=0)", lambda x: np.linalg.norm(x, ord=np.inf, axis=0), (3, 4),
            domain=NONZERO),
     ],
-    "min": _reduction_cases("np.min", np.min, REAL) + [
+    "min": reduction_cases("np.min", np.min, REAL) + [
         on("np.amin(x,axis=1,keepdims=True)", lambda x: np.amin(x, axis=1, keepdims=True), (3, 4)),
         on("x.min()", lambda x: x.min(), (3, 4)),
         on("norm(x,ord=-inf)", lambda x: np.linalg.norm(x, ord=-np.inf), (5,), domain=NONZERO),
     ],
-    "prod": _reduction_cases("np.prod", np.prod, NONZERO) + [
+    "prod": reduction_cases("np.prod", np.prod, NONZERO) + [
         on("x.prod(axis=0)", lambda x: x.prod(axis=0), (3, 4), domain=NONZERO),
         on("np.multiply.reduce(x,axis=1)", lambda x: np.multiply.reduce(x, axis=1), (3, 4),
            domain=NONZERO),
@@ -310,6 +260,12 @@ TABLE["power"] += [
 ]
 
 
+# The tables of the other families of primitives: every ``tests/cases_*.py`` defines ``CASES``.
+for _path in sorted(Path(__file__).parent.glob("cases_*.py")):
+    for _name, _cases in importlib.import_module(_path.stem).CASES.items():
+        TABLE.setdefault(_name, []).extend(_cases)
+
+
 def test_table_covers_registry() -> None:
     """Fails when a primitive is registered without a table entry (or an entry names no primitive)."""
     missing = sorted(set(modes.REGISTRY) - set(TABLE))
@@ -373,6 +329,50 @@ def test_jacobian_matches_finite_differences(name: str, case: Case, shapes: tupl
         value, _ = modes.vjp(case.fn, *args)
     np.testing.assert_allclose(np.asarray(value), expected_value, rtol=1e-14, atol=0)
     assert np.shape(value) == expected_value.shape
+
+
+# ---- second order: every rule differentiated again, in the four nestings ---------------------------
+NESTINGS = (("forward", "forward"), ("forward", "reverse"), ("reverse", "forward"), ("reverse", "reverse"))
+SECOND_STEP = 1e-4  # nested central differences: truncation ~ 1e-8, rounding ~ 1e-16 / 1e-8
+
+
+def _second_order_params() -> list[Any]:
+    """One variant per case (the first with an array argument, else the first): each rule is
+    differentiated twice, by each (outer, inner) pair of modes."""
+    params = []
+    for name in sorted(TABLE):
+        for case in TABLE[name]:
+            shapes = next((v for v in case.shapes if any(s for s in v)), case.shapes[0])
+            argnum = (case.argnums or (0,))[0]
+            for outer, inner in NESTINGS:
+                sid = "x".join(shape_str(s) for s in shapes)
+                params.append(pytest.param(name, case, shapes, argnum, outer, inner,
+                                           id=f"{name}-{case.label}-{sid}-{outer}-over-{inner}"))
+    return params
+
+
+def _central_gradient(f: Callable[..., Any], args: list, argnum: int) -> np.ndarray:
+    return numerical_jacobian(f, args, argnum, step=SECOND_STEP)
+
+
+@pytest.mark.parametrize("name, case, shapes, argnum, outer, inner", _second_order_params())
+def test_second_order_matches_finite_differences(name: str, case: Case, shapes: tuple[Shape, ...],
+                                                 argnum: int, outer: str, inner: str,
+                                                 rng: np.random.Generator) -> None:
+    """The Hessian of ``sum(w * fn(x))``: ``outer`` mode over ``inner`` mode, against second
+    central differences of the plain function."""
+    args = [sample(rng, s, d) for s, d in zip(shapes, case.domains)]
+    w = rng.uniform(0.5, 1.5, np.shape(case.fn(*args)))
+
+    def scalar(*a: Any) -> Any:
+        return np.sum(w * case.fn(*a))
+
+    def plain_gradient(*a: Any) -> np.ndarray:
+        return _central_gradient(scalar, list(a), argnum)
+
+    expected = numerical_jacobian(plain_gradient, args, argnum, step=SECOND_STEP)
+    hess = modes.jacobian(modes.grad(scalar, argnum, mode=inner), argnum, mode=outer)(*args)
+    assert_close_fd(hess, expected, rtol=2e-5, what=f"{case.label} {outer}-over-{inner}")
 
 
 # ---- hand-computed values: repeated indices, masks ---------------------------------------------------

@@ -337,14 +337,13 @@ FUNC.update({
 for _f in (np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero, np.isclose,
            np.allclose, np.array_equal, np.zeros_like, np.ones_like, np.empty_like, np.full_like,
            np.result_type, np.iscomplexobj, np.isrealobj, np.count_nonzero, np.searchsorted,
-           np.any, np.all, np.sort):
+           np.any, np.all):
     FUNC[_f] = _no_derivative(_f)
 
 # Ufuncs with a zero derivative or a non-float result (comparisons, predicates, rounding).
 for _u in (np.sign, np.floor, np.ceil, np.trunc, np.rint, np.less, np.less_equal, np.greater,
            np.greater_equal, np.equal, np.not_equal, np.isfinite, np.isinf, np.isnan, np.signbit,
-           np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.heaviside,
-           np.floor_divide):
+           np.logical_and, np.logical_or, np.logical_not, np.logical_xor):
     UFUNC[_u] = _no_derivative(_u)
 UFUNC[np.matmul] = la.matmul
 UFUNC[np.square] = ew.square

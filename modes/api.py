@@ -10,7 +10,9 @@ import numpy as np
 
 from . import cost_model, forward, levels, memory
 from .forward import Dual
-from .registry import Traced
+from .pytree import TreeDef, describe, flatten, is_container, map_leaves, unflatten
+from .registry import Traced, value_at_level
+from .tracing import lift_object_array
 from .reverse import Tape, Var, reverse_sweep
 from .unbroadcast import shape_of
 
@@ -85,14 +87,13 @@ def _forward_pass(f: Callable[..., Any], args: list, tangents: dict[int, Any],
         for i, t in tangents.items():
             boxed[i] = Dual(args[i], t, level)
         out = f(*boxed)
+        if type(out) is np.ndarray and out.dtype.hasobject:  # np.array([x, y]) of traced entries
+            out = lift_object_array(out)
     finally:
         levels.leave()
         forward.INF_LEVELS.discard(level)
     if type(out) is Dual and out._level == level:
         return out.value, out.tangent
-    if isinstance(out, (tuple, list)):
-        raise TypeError("the function returned a tuple/list; modes differentiates functions that "
-                        "return one array or number")
     return out, None
 
 
@@ -136,11 +137,14 @@ def _forward_jacobian(f: Callable[..., Any], args: list, argnums: tuple[int, ...
         for i, shape in zip(argnums, shapes):
             if shape:
                 size = _size(shape)
-                tangents[i] = seeds[:, offset : offset + size].reshape((stop - start,) + shape)
+                t = seeds[:, offset : offset + size].reshape((stop - start,) + shape)
                 offset += size
             else:
-                tangents[i] = seeds[:, offset]
+                t = seeds[:, offset]
                 offset += 1
+            dtype = getattr(args[i], "dtype", None)
+            # Tangents in the input's precision, so float32 code stays float32.
+            tangents[i] = t if dtype is None or dtype == t.dtype else t.astype(dtype)
         out, t = _forward_pass(f, args, tangents, stop - start)
         out_shape = () if type(out) is float else shape_of(out)
         if t is None:
@@ -167,14 +171,13 @@ def _record(f: Callable[..., Any], args: list, argnums: tuple[int, ...],
         tape = Tape(keep_values)
         boxed, leaves = tape.leaves(args, argnums, level)
         out = f(*boxed)
+        if type(out) is np.ndarray and out.dtype.hasobject:  # np.array([x, y]) of traced entries
+            out = lift_object_array(out)
     finally:
         levels.leave()
         if gc_was_enabled:
             gc.enable()
     memory.sample()
-    if isinstance(out, (tuple, list)):
-        raise TypeError("the function returned a tuple/list; modes differentiates functions that "
-                        "return one array or number")
     return out, tape, leaves, level
 
 
@@ -196,11 +199,18 @@ def _pull(out: Any, tape: Tape, leaves: list[Var], level: int, seed: Any, batch_
         if gc_was_enabled:
             gc.enable()
     return [b if type(b) is float else
-            _fresh(b if b is not seed else np.array(b), batch + shape_of(leaf.value))
+            _fresh(b if b is not seed or isinstance(b, Traced) else np.array(b),
+                   batch + shape_of(leaf.value))
             for b, leaf in zip(bars, leaves)]
 
 
 def _scalar_check(value: Any) -> None:
+    if is_container(value):
+        raise TypeError(
+            f"grad needs a function that returns a scalar, but it returned a {type(value).__name__}. "
+            "Use modes.jacobian (or modes.vjp) for several outputs, or has_aux=True if f returns "
+            "(value, extra data)."
+        )
     shape = shape_of(value)
     if shape != ():
         raise ValueError(
@@ -209,36 +219,188 @@ def _scalar_check(value: Any) -> None:
         )
 
 
-# ---- public API ---------------------------------------------------------------------------------------------
-def value_and_grad(f: Callable[..., Any], argnum: ArgNum = 0,
-                   mode: Mode = "reverse") -> Callable[..., tuple[Any, Any]]:
-    """``value_and_grad(f)(*args) -> (f(*args), gradient)``.
+# ---- containers, keyword arguments, auxiliary outputs ------------------------------------------------
+class _Inputs:
+    """The differentiated arguments of one call, flattened into leaves.
 
-    The gradient has the shape of ``args[argnum]`` (a tuple of gradients if ``argnum`` is a tuple).
-    ``f`` must return a scalar. ``mode="reverse"``: one nominal pass and one reverse sweep;
-    ``mode="forward"``: chunked forward passes, one direction per input entry.
+    ``fn`` is ``f`` seen as a function of ``args`` (plain arguments in place, the differentiated
+    ones replaced by their leaves) and ``nums`` the positions of those leaves. With no containers
+    and no keyword arguments ``fn`` is ``f`` itself: the hot path adds nothing.
+    """
+
+    __slots__ = ("fn", "args", "nums", "defs", "spans", "originals")
+
+    def __init__(self, f: Callable[..., Any], args: tuple, kwargs: dict, nums: tuple[int, ...]) -> None:
+        self.originals = [args[i] for i in nums]
+        if not kwargs and not any(is_container(args[i]) for i in nums):
+            self.fn = f
+            self.args = list(args)
+            for i in nums:
+                self.args[i] = as_float_input(args[i], f"argument {i}")
+            self.nums = nums
+            self.defs = None
+            self.spans = None
+            return
+        leaves: list[Any] = []
+        defs = []
+        spans = []
+        for i in nums:
+            ls, d = flatten(args[i])
+            spans.append((len(leaves), len(leaves) + len(ls)))
+            leaves += [as_float_input(x, f"argument {i} ({_where_in(d, k)})" if not d.is_leaf
+                                      else f"argument {i}") for k, x in enumerate(ls)]
+            defs.append(d)
+        fixed = list(args)
+
+        def fn(*flat: Any) -> Any:
+            call = list(fixed)
+            for i, d, (a, b) in zip(nums, defs, spans):
+                call[i] = unflatten(d, flat[a:b])
+            return f(*call, **kwargs)
+
+        self.fn = fn
+        self.args = leaves
+        self.nums = tuple(range(len(leaves)))
+        self.defs = defs
+        self.spans = spans
+
+    def per_argument(self, flat: Sequence[Any]) -> list[Any]:
+        """One result per differentiated argument, in its structure, from one result per leaf."""
+        flat = [_like(r, x) for r, x in zip(flat, self.args if self.defs is not None else
+                                                  [self.args[i] for i in self.nums])]
+        if self.defs is None:
+            return flat
+        return [unflatten(d, flat[a:b]) for d, (a, b) in zip(self.defs, self.spans)]
+
+
+def _where_in(d: TreeDef, k: int) -> str:
+    return f"leaf {k} of {describe(d)}"
+
+
+def _like(result: Any, x: Any) -> Any:
+    """A derivative with respect to ``x`` in ``x``'s precision; complex derivatives are an error."""
+    dtype = getattr(result, "dtype", None)
+    if dtype is not None and dtype.kind == "c":
+        raise TypeError(
+            "a complex value entered the computation (a complex input or constant, such as "
+            "x * 1j); modes differentiates real functions only, and a complex derivative of a "
+            "real input would be wrong. Split complex quantities into real and imaginary parts.")
+    want = getattr(x, "dtype", None)
+    if want is not None and dtype is not None and want != dtype and want.kind == "f" \
+            and not isinstance(result, Traced):
+        return result.astype(want)
+    return result
+
+
+class _Output:
+    """Wraps ``f`` so the transformations see one array: splits off ``aux`` (``has_aux=True``) and
+    ravels a container output into one vector, remembering its structure and leaf shapes."""
+
+    __slots__ = ("f", "has_aux", "aux", "treedef", "shapes", "allow_container")
+
+    def __init__(self, f: Callable[..., Any], has_aux: bool, allow_container: bool = True) -> None:
+        self.f = f
+        self.has_aux = has_aux
+        self.allow_container = allow_container
+        self.aux = None
+        self.treedef: TreeDef | None = None
+        self.shapes: list[tuple[int, ...]] = []
+
+    def __call__(self, *args: Any) -> Any:
+        out = self.f(*args)
+        if self.has_aux:
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise TypeError("with has_aux=True, f must return a pair (output, aux); it returned "
+                                f"{type(out).__name__}")
+            out, self.aux = out
+        if self.allow_container and is_container(out) and out is not None:
+            leaves, self.treedef = flatten(out)
+            if not leaves:
+                raise TypeError(f"f returned a container with no arrays in it: {describe(self.treedef)}")
+            self.shapes = [shape_of(x) for x in leaves]
+            return np.concatenate([np.reshape(x, (-1,)) for x in leaves]) if len(leaves) > 1 \
+                else np.reshape(leaves[0], (-1,))
+        return out
+
+    def split(self, flat: Any, lead: tuple[int, ...] = ()) -> Any:
+        """A raveled output (with ``lead`` leading axes) back into the output's structure."""
+        if self.treedef is None:
+            return flat
+        parts = []
+        offset = 0
+        for shape in self.shapes:
+            size = _size(shape)
+            block = flat[(slice(None),) * len(lead) + (slice(offset, offset + size),)]
+            parts.append(np.reshape(block, lead + shape))
+            offset += size
+        return unflatten(self.treedef, parts)
+
+    def strip_aux(self, level: int) -> Any:
+        """``aux`` without the boxes of the finished transformation (values, not traced values)."""
+        return map_leaves(lambda x: value_at_level(x, level), self.aux)
+
+
+def _check_output(value: Any, what: str) -> None:
+    if value is None:
+        raise TypeError(f"{what}: f returned None; it must return the number to differentiate "
+                        "(a missing return statement?)")
+    if isinstance(value, (bool, np.bool_)) or getattr(value, "dtype", None) == np.bool_:
+        raise TypeError(f"{what}: f returned a boolean (a comparison?), which has no derivative; "
+                        "return the number itself")
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and dtype.kind == "c" or isinstance(value, complex):
+        raise TypeError(f"{what}: f returned a complex value; modes differentiates real functions "
+                        "only (take np.real or np.abs inside f, of real quantities)")
+    if dtype is not None and dtype.kind not in "fiu" and dtype.kind != "b":
+        raise TypeError(f"{what}: f returned {type(value).__name__} of dtype {dtype}; return a "
+                        "number or a float array")
+
+
+def _as_value(out: Any) -> Any:
+    """An object array of traced and plain entries (``np.array([x, y])``) as one traced array."""
+    if type(out) is np.ndarray and out.dtype.hasobject:
+        return lift_object_array(out)
+    return out
+
+
+# ---- public API ---------------------------------------------------------------------------------------------
+def value_and_grad(f: Callable[..., Any], argnum: ArgNum = 0, mode: Mode = "reverse",
+                   has_aux: bool = False) -> Callable[..., Any]:
+    """``value_and_grad(f)(*args, **kwargs) -> (f(*args, **kwargs), gradient)``.
+
+    The gradient has the structure of ``args[argnum]`` (an array, a number, or a dict/list/tuple
+    of them; a tuple of gradients if ``argnum`` is a tuple) and each leaf its dtype. ``f`` must
+    return a scalar. Keyword arguments go to ``f`` undifferentiated. ``has_aux=True``: f returns
+    ``(value, aux)`` and the result is ``((value, aux), gradient)``. ``mode="reverse"``: one
+    nominal pass and one reverse sweep; ``mode="forward"``: chunked forward passes.
     """
     _check_mode(mode, ("forward", "reverse"))
 
     cache: dict[int, tuple[tuple[int, ...], bool]] = {}
 
-    def value_and_grad_f(*args: Any) -> tuple[Any, Any]:
+    def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         nargs = len(args)
         if nargs not in cache:
             cache[nargs] = _argnums(argnum, nargs)
         nums, single = cache[nargs]
-        args_l = list(args)
-        for i in nums:
-            args_l[i] = as_float_input(args_l[i], f"argument {i}")
+        inputs = _Inputs(f, args, kwargs, nums)
+        wrapped = _Output(inputs.fn, has_aux, allow_container=False) if has_aux else None
+        fn = wrapped if wrapped is not None else inputs.fn
+        args_l = inputs.args
+        nums = inputs.nums
         if mode == "reverse":
-            out, tape, leaves, level = _record(f, args_l, nums)
+            out, tape, leaves, level = _record(fn, args_l, nums)
+            out = _as_value(out)
             value = _out_value(out, tape, level)
+            _check_output(value, "grad")
             _scalar_check(value)
-            grads = _pull(out, tape, leaves, level, 1.0, 0, retain=False)
+            flat = _pull(out, tape, leaves, level, 1.0, 0, retain=False)
         else:
-            value, cols = _forward_jacobian(f, args_l, nums, None)
+            level = levels.current() + 1
+            value, cols = _forward_jacobian(fn, args_l, nums, None)
+            _check_output(value, "grad")
             _scalar_check(value)
-            grads = []
+            flat = []
             offset = 0
             col = cols if len(shape_of(cols)) == 1 else cols[:, 0]
             values = col.tolist() if isinstance(col, np.ndarray) else None
@@ -246,65 +408,112 @@ def value_and_grad(f: Callable[..., Any], argnum: ArgNum = 0,
                 shape = shape_of(args_l[i])
                 if shape:
                     size = _size(shape)
-                    grads.append(np.reshape(col[offset : offset + size], shape))
+                    flat.append(np.reshape(col[offset : offset + size], shape))
                     offset += size
                 else:  # a Python float, as reverse mode returns for scalar inputs
-                    grads.append(values[offset] if values is not None else col[offset])
+                    flat.append(values[offset] if values is not None else col[offset])
                     offset += 1
-        return value, (grads[0] if single else tuple(grads))
+        grads = inputs.per_argument(flat)
+        g = grads[0] if single else tuple(grads)
+        if wrapped is not None:
+            return (value, wrapped.strip_aux(level)), g
+        return value, g
 
     return value_and_grad_f
 
 
-def grad(f: Callable[..., Any], argnum: ArgNum = 0, mode: Mode = "reverse") -> Callable[..., Any]:
-    """``grad(f)(*args)``: the gradient of scalar ``f`` with the shape of ``args[argnum]``.
+def grad(f: Callable[..., Any], argnum: ArgNum = 0, mode: Mode = "reverse",
+         has_aux: bool = False) -> Callable[..., Any]:
+    """``grad(f)(*args, **kwargs)``: the gradient of scalar ``f`` in the structure of
+    ``args[argnum]``.
 
-    ``mode="reverse"`` (default) or ``"forward"``; ``argnum`` may be a tuple (returns a tuple).
-    Raises ``ValueError`` if ``f`` does not return a scalar.
+    ``mode="reverse"`` (default) or ``"forward"``; ``argnum`` may be a tuple (returns a tuple);
+    ``has_aux=True`` returns ``(gradient, aux)`` for an f returning ``(value, aux)``. Raises
+    ``ValueError`` if ``f`` does not return a scalar, ``TypeError`` if it returns None or a bool.
     """
-    vg = value_and_grad(f, argnum, mode)
+    vg = value_and_grad(f, argnum, mode, has_aux)
 
-    def grad_f(*args: Any) -> Any:
-        return vg(*args)[1]
+    if has_aux:
+        def grad_aux_f(*args: Any, **kwargs: Any) -> Any:
+            (_, aux), g = vg(*args, **kwargs)
+            return g, aux
+
+        return grad_aux_f
+
+    def grad_f(*args: Any, **kwargs: Any) -> Any:
+        return vg(*args, **kwargs)[1]
 
     return grad_f
 
 
-def jvp(f: Callable[..., Any], primals: tuple, tangents: tuple) -> tuple[Any, Any]:
-    """Forward mode: ``(f(*primals), J @ tangents)`` with one tangent per primal, same shapes."""
+def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+    """Forward mode: ``(f(*primals), J @ tangents)`` in one pass.
+
+    One tangent per primal, with the primal's structure and shapes (containers allowed); the
+    output tangent has the output's structure.
+    """
+    primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp got {len(primals)} primals but {len(tangents)} tangents; give one "
                          "tangent per primal, with the primal's shape")
-    args = [as_float_input(p, f"primal {i}") for i, p in enumerate(primals)]
+    p_leaves, p_def = flatten(primals)
+    t_leaves, t_def = flatten(tangents)
+    if p_def != t_def:
+        raise ValueError(f"jvp: the tangents' structure {describe(t_def)} differs from the "
+                         f"primals' {describe(p_def)}; give one tangent per primal leaf")
+    args = [as_float_input(p, f"primal leaf {i}") for i, p in enumerate(p_leaves)]
     ts = {}
-    for i, (p, t) in enumerate(zip(args, tangents)):
-        t = as_float_input(t, f"tangent {i}")
+    for i, (p, t) in enumerate(zip(args, t_leaves)):
+        t = as_float_input(t, f"tangent leaf {i}")
         if shape_of(t) != shape_of(p):
+            where = "" if all(not is_container(q) for q in primals) else " (leaves, in order)"
             raise ValueError(f"tangent {i} has shape {shape_of(t)} but primal {i} has shape "
-                             f"{shape_of(p)}; they must match")
-        ts[i] = np.reshape(t, (1,) + shape_of(p)) if not isinstance(t, Traced) else t[None]
-    out, t_out = _forward_pass(f, args, ts, 1)
-    if t_out is None:
-        return out, _fresh(None, shape_of(out))
-    return out, t_out[0]
+                             f"{shape_of(p)}{where}; they must match")
+        dtype = getattr(p, "dtype", None)
+        if dtype is not None and not isinstance(t, Traced) and getattr(t, "dtype", dtype) != dtype:
+            t = np.asarray(t, dtype=dtype)
+        ts[i] = np.reshape(t, (1,) + shape_of(p))
+    wrapped = _Output(lambda *leaves: f(*unflatten(p_def, leaves)), False)
+    out, t_out = _forward_pass(wrapped, args, ts, 1)
+    out = _as_value(out)
+    if isinstance(out, Dual):  # an object array lifted after the pass: its tangent is inside
+        out, t_out = out.value, out.tangent
+    _check_output(out, "jvp")
+    t_out = _fresh(None, shape_of(out)) if t_out is None else t_out[0]
+    _like(t_out, None)
+    return wrapped.split(out), wrapped.split(t_out)
 
 
-def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., tuple]]:
-    """Reverse mode: ``(f(*primals), pullback)``.
+def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[Any, ...]:
+    """Reverse mode: ``(f(*primals), pullback)`` (``(out, pullback, aux)`` with ``has_aux``).
 
-    ``pullback(cotangent)`` returns a tuple with one cotangent per primal (primal shapes). The
-    cotangent has the output's shape, or with ``batched=True`` shape ``(k,) + out.shape``: k rows
-    pulled back in one sweep (results then have shape ``(k,) + primal.shape``). The tape is kept,
-    so the pullback may be called many times; ``pullback.tape`` is it (``len(pullback.tape)``
-    nodes, ``pullback.tape.nbytes`` bytes of residuals).
+    ``pullback(cotangent)`` returns a tuple with one cotangent per primal, in the primal's
+    structure and shapes; the cotangent has the output's structure. With ``batched=True`` every
+    cotangent leaf has a leading axis of k rows, pulled back in one sweep (results get the same
+    leading axis). The tape is kept, so the pullback may be called many times; ``pullback.tape``
+    is it (``len(pullback.tape)`` nodes, ``pullback.tape.nbytes`` bytes of residuals).
     """
-    args = [as_float_input(p, f"primal {i}") for i, p in enumerate(primals)]
-    nums = tuple(range(len(args)))
-    out, tape, leaves, level = _record(f, args, nums)
+    inputs = _Inputs(f, primals, {}, tuple(range(len(primals))))
+    wrapped = _Output(inputs.fn, has_aux)
+    out, tape, leaves, level = _record(wrapped, inputs.args, inputs.nums)
+    out = _as_value(out)
     value = _out_value(out, tape, level)
+    _check_output(value, "vjp")
     out_shape = shape_of(value)
 
     def pullback(cotangent: Any, batched: bool = False) -> tuple:
+        if wrapped.treedef is not None:
+            c_leaves, c_def = flatten(cotangent)
+            if c_def != wrapped.treedef:
+                raise ValueError(f"the cotangent's structure {describe(c_def)} differs from the "
+                                 f"output's {describe(wrapped.treedef)}")
+            lead = shape_of(c_leaves[0])[:1] if batched else ()
+            for c, shape in zip(c_leaves, wrapped.shapes):
+                if shape_of(c) != lead + shape:
+                    raise ValueError(f"a cotangent leaf has shape {shape_of(c)} where the output "
+                                     f"leaf has shape {shape}{' (after the batch axis)' if batched else ''}")
+            cotangent = np.concatenate([np.reshape(as_float_input(c, "cotangent"), lead + (-1,))
+                                        for c in c_leaves], axis=-1)
         c = as_float_input(cotangent, "cotangent")
         cshape = shape_of(c)
         want = cshape[:1] + out_shape if batched else out_shape
@@ -313,70 +522,116 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., tuple]
                 f"cotangent has shape {cshape} but the output has shape {out_shape}; pass an array of "
                 f"the output's shape{' with a leading batch axis' if batched else ''}"
             )
-        return tuple(_pull(out, tape, leaves, level, c, 1 if batched else 0, retain=True))
+        flat = _pull(out, tape, leaves, level, c, 1 if batched else 0, retain=True)
+        return tuple(inputs.per_argument(flat))
 
     pullback.tape = tape  # type: ignore[attr-defined]  # its size: len(tape), tape.nbytes
-    return value, pullback
+    result = wrapped.split(value)
+    if has_aux:
+        return result, pullback, wrapped.strip_aux(level)
+    return result, pullback
 
 
-def jacobian(f: Callable[..., Any], argnum: int = 0,
+def jacobian(f: Callable[..., Any], argnum: ArgNum = 0,
              mode: Literal["auto", "forward", "reverse"] = "auto",
-             chunk_size: int | None = None) -> Callable[..., np.ndarray]:
-    """``jacobian(f)(*args)``: array of shape ``out.shape + args[argnum].shape``.
+             chunk_size: int | None = None, has_aux: bool = False) -> Callable[..., Any]:
+    """``jacobian(f)(*args, **kwargs)``: shape ``out.shape + args[argnum].shape``.
 
-    ``forward``: chunks of ``chunk_size`` directions per pass; ``reverse``: one nominal pass, then
-    batches of ``chunk_size`` cotangent rows per sweep; ``auto``: evaluates f once on plain values
-    to learn the output size, then picks by ``modes.cost_model.choose_mode``.
-    ``chunk_size=None`` uses ``modes.cost_model.default_chunk``.
+    Containers nest as in JAX: the output's structure, each leaf holding the input's structure
+    of blocks ``out_leaf.shape + in_leaf.shape``; a tuple ``argnum`` gives a tuple over the
+    arguments. ``forward``: chunks of ``chunk_size`` directions per pass; ``reverse``: one nominal
+    pass, then batches of ``chunk_size`` cotangent rows per sweep; ``auto``: picks by
+    ``modes.cost_model.choose_mode`` from the input and output sizes (f is evaluated once on plain
+    values to learn the output size). ``has_aux=True`` returns ``(jacobian, aux)``.
     """
     _check_mode(mode, ("auto", "forward", "reverse"))
     if chunk_size is not None and chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size}")
 
-    def jacobian_f(*args: Any) -> np.ndarray:
-        nums, _ = _argnums(argnum, len(args))
-        i = nums[0]
-        args_l = list(args)
-        args_l[i] = as_float_input(args_l[i], f"argument {i}")
-        in_shape = shape_of(args_l[i])
-        n = _size(in_shape)
+    def jacobian_f(*args: Any, **kwargs: Any) -> Any:
+        nums, single = _argnums(argnum, len(args))
+        inputs = _Inputs(f, args, kwargs, nums)
+        wrapped = _Output(inputs.fn, has_aux)
+        args_l, flat_nums = inputs.args, inputs.nums
+        in_shapes = [shape_of(args_l[i]) for i in flat_nums]
+        n = sum(_size(s) for s in in_shapes)
         chosen = mode
         if mode == "auto":
-            m = _size(shape_of(f(*args_l)))
+            probe = _Output(inputs.fn, has_aux)
+            m = _size(shape_of(_as_value(probe(*args_l))))
             chosen = cost_model.choose_mode(n, m)
         if chosen == "forward":
-            out, cols = _forward_jacobian(f, args_l, (i,), chunk_size)
-            if len(shape_of(cols)) == 1:
-                cols = np.reshape(cols, (n, 1))
-            return _assemble(np.transpose(cols), shape_of(out), in_shape)
-        out, tape, leaves, level = _record(f, args_l, (i,))
-        out_shape = shape_of(_out_value(out, tape, level))
-        m = _size(out_shape)
-        k = chunk_size or cost_model.default_chunk(m, max(n, m))
-        parts = []
-        for start in range(0, m, k):
-            stop = min(m, start + k)
-            seed = np.zeros((stop - start, m))
-            seed[np.arange(stop - start), np.arange(start, stop)] = 1.0
-            (bar,) = _pull(out, tape, leaves, level, seed.reshape((stop - start,) + out_shape), 1,
-                           retain=stop < m)
-            parts.append(np.reshape(bar, (stop - start, n)))
-        rows = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
-        return _assemble(rows, out_shape, in_shape)
+            level = levels.current() + 1
+            out, cols = _forward_jacobian(wrapped, args_l, flat_nums, chunk_size)
+            out = _as_value(out)
+            _check_output(out, "jacobian")
+            out_shape = shape_of(out)
+            rows = np.transpose(np.reshape(cols, (n, _size(out_shape))))
+        else:
+            out, tape, leaves, level = _record(wrapped, args_l, flat_nums)
+            out = _as_value(out)
+            value = _out_value(out, tape, level)
+            _check_output(value, "jacobian")
+            out_shape = shape_of(value)
+            m = _size(out_shape)
+            k = chunk_size or cost_model.default_chunk(m, max(n, m))
+            parts = []
+            for start in range(0, m, k):
+                stop = min(m, start + k)
+                seed = np.zeros((stop - start, m), dtype=_result_dtype(value))
+                seed[np.arange(stop - start), np.arange(start, stop)] = 1.0
+                bars = _pull(out, tape, leaves, level, seed.reshape((stop - start,) + out_shape), 1,
+                             retain=stop < m)
+                parts.append(np.concatenate([np.reshape(b, (stop - start, -1)) for b in bars], axis=1)
+                             if len(bars) > 1 else np.reshape(bars[0], (stop - start, n)))
+            rows = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+        result = _assemble_tree(rows, out_shape, wrapped, inputs, single)
+        return (result, wrapped.strip_aux(level)) if has_aux else result
 
     return jacobian_f
 
 
-def _assemble(rows: Any, out_shape: tuple[int, ...], in_shape: tuple[int, ...]) -> Any:
-    j = np.reshape(rows, out_shape + in_shape)
-    return j[()] if shape_of(j) == () else j
+def _result_dtype(value: Any) -> Any:
+    dtype = getattr(value, "dtype", None)
+    return dtype if dtype is not None and dtype.kind == "f" else np.float64
 
 
-def hessian(f: Callable[..., Any], argnum: int = 0) -> Callable[..., np.ndarray]:
-    """``hessian(f)(*args)``: shape ``arg.shape + arg.shape``, by forward-over-reverse."""
+def _assemble_tree(rows: Any, out_shape: tuple[int, ...], wrapped: _Output, inputs: _Inputs,
+                   single: bool) -> Any:
+    """Split the (m, n) Jacobian into blocks: output structure, then argument structures."""
+    leaf_args = [inputs.args[i] for i in inputs.nums]
+    out_leaves = [(0, _size(out_shape), out_shape)]
+    if wrapped.treedef is not None:
+        out_leaves = []
+        offset = 0
+        for shape in wrapped.shapes:
+            out_leaves.append((offset, offset + _size(shape), shape))
+            offset += _size(shape)
+    per_out = []
+    for a, b, oshape in out_leaves:
+        blocks = []
+        col = 0
+        for x in leaf_args:
+            xshape = shape_of(x)
+            size = _size(xshape)
+            block = np.reshape(rows[a:b, col : col + size], oshape + xshape)
+            blocks.append(_like(block[()] if shape_of(block) == () else block, x))
+            col += size
+        grouped = inputs.per_argument(blocks)
+        per_out.append(grouped[0] if single else tuple(grouped))
+    if wrapped.treedef is None:
+        return per_out[0]
+    return unflatten(wrapped.treedef, per_out)
+
+
+def hessian(f: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
+    """``hessian(f)(*args, **kwargs)``: shape ``arg.shape + arg.shape`` (nested for containers),
+    by forward-over-reverse."""
     return jacobian(grad(f, argnum, mode="reverse"), argnum, mode="forward")
 
 
-def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
-    """Hessian-vector product ``H(x) @ v`` of scalar ``f`` (one forward pass over reverse)."""
-    return jvp(grad(f), (x,), (v,))[1]
+def hvp(f: Callable[..., Any], x: Any, v: Any, **kwargs: Any) -> Any:
+    """Hessian-vector product ``H(x) @ v`` of scalar ``f`` (one forward pass over reverse);
+    ``x`` and ``v`` may be containers of the same structure; keyword arguments go to ``f``."""
+    g = grad(lambda y: f(y, **kwargs))
+    return jvp(g, (x,), (v,))[1]

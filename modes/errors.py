@@ -23,6 +23,10 @@ class UnsupportedFunctionError(ModesError, TypeError):
         )
 
 
+class UnsupportedMethodError(UnsupportedFunctionError, AttributeError):
+    """An ndarray method with no derivative rule was called on a traced value."""
+
+
 class MutationError(ModesError, TypeError):
     """In-place mutation of a traced array (or storing a traced value into a plain array)."""
 

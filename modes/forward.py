@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .registry import Primitive, Traced, apply
-from .tracing import ArrayBox
+from .tracing import ArrayBox, lift_args
 from .unbroadcast import expand_tangent, has_inf, shape_of
 
 
@@ -49,7 +49,9 @@ class Dual(ArrayBox):
         vb = b.value if db else b
         partials = prim.partials
         if (partials is None or isinstance(va, Traced) or isinstance(vb, Traced)
-                or RECORD is not None or (INF_LEVELS and level in INF_LEVELS)):
+                or RECORD is not None or (INF_LEVELS and level in INF_LEVELS)
+                or (not da and type(a) is ndarray and a.dtype.hasobject)
+                or (not db and type(b) is ndarray and b.dtype.hasobject)):
             return self._apply(prim, (a, b), _NOKW)
         ans = prim.fn(va, vb)
         ta = type(ans)
@@ -94,6 +96,8 @@ class Dual(ArrayBox):
                     nested = True
             elif isinstance(a, Traced):
                 nested = True
+            elif type(a) is ndarray and a.dtype.hasobject:  # np.array([x, y]) of traced entries
+                return apply(prim, lift_args(args), kwargs)
         if nested:
             ans = apply(prim, tuple(vals), kwargs)
         else:

@@ -16,6 +16,11 @@ def enter() -> int:
     return _current
 
 
+def current() -> int:
+    """The innermost open level (0 outside every transformation)."""
+    return _current
+
+
 def leave() -> None:
     global _current
     _current -= 1

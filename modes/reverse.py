@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import ModesError
 from .registry import Primitive, Traced, apply, plain
-from .tracing import OPS, ArrayBox
+from .tracing import OPS, ArrayBox, lift_args
 from .unbroadcast import ShapeOnly, has_inf, shape_of, unbroadcast
 
 # A node is either
@@ -147,7 +147,9 @@ class Var(ArrayBox):
         if (partials is None or isinstance(va, Traced) or isinstance(vb, Traced)
                 or tape.names is not None or (da and a._tape is not tape)
                 or (db and b._tape is not tape) or (not da and isinstance(a, Traced))
-                or (not db and isinstance(b, Traced))):
+                or (not db and isinstance(b, Traced))
+                or (not da and type(a) is ndarray and a.dtype.hasobject)
+                or (not db and type(b) is ndarray and b.dtype.hasobject)):
             return self._apply(prim, (a, b), _NOKW)
         reads = prim.reads
         need = (reads[0] if da else 0) | (reads[1] if db else 0)  # type: ignore[index]
@@ -229,6 +231,8 @@ class Var(ArrayBox):
                 parents.append((i, a._index))
             elif isinstance(a, Traced):
                 nested = True
+            elif type(a) is ndarray and a.dtype.hasobject:  # np.array([x, y]) of traced entries
+                return apply(prim, lift_args(args), kwargs)
         # Lower-level boxes underneath: let the enclosing transformation trace this primitive too.
         if nested:
             ans = apply(prim, tuple(vals), kwargs)

@@ -7,12 +7,13 @@ Both modes' boxes (``Dual`` and ``Var``) inherit ``ArrayBox``, so a user's funct
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .errors import MutationError, TracedConversionError, UnsupportedFunctionError
+from .errors import MutationError, TracedConversionError, UnsupportedFunctionError, UnsupportedMethodError
 from .registry import Traced, plain
 
 UFUNC_HANDLERS: dict[np.ufunc, Callable[..., Any]] = {}
@@ -30,6 +31,58 @@ class _Ops(dict):
 
 OPS: Any = _Ops()
 _NOKW: dict = {}
+ndarray = np.ndarray
+
+_CONVERSION_ADVICE = (
+    "a traced value was converted to a plain number (float(x), int(x), or storing it into a "
+    "preallocated float array such as traj[i + 1] = x), which would drop its derivative. Collect "
+    "the values in a Python list and build the array with np.stack(values) (or np.array(values)) "
+    "instead of writing into a preallocated array; use modes.plain(x) for the value without its "
+    "derivative on purpose."
+)
+
+
+def ufunc_name(ufunc: np.ufunc) -> str:
+    """``np.exp``, or ``scipy.special.expit`` for scipy's ufuncs, as users call them."""
+    name = ufunc.__name__
+    if getattr(np, name, None) is ufunc:
+        return f"np.{name}"
+    special = sys.modules.get("scipy.special")
+    if special is not None and getattr(special, name, None) is ufunc:
+        return f"scipy.special.{name}"
+    return f"ufunc {name}"
+
+
+def lift_object_array(arr: np.ndarray) -> Any:
+    """An object array of traced and plain numbers (``np.array([x, 2.0])``) as one traced array
+    of the same shape (or a plain float array if nothing in it is traced)."""
+    flat = arr.reshape(-1).tolist()
+    if not any(isinstance(v, Traced) for v in flat):
+        try:
+            return np.array(flat, dtype=float).reshape(arr.shape)
+        except TypeError:
+            raise TypeError(f"an object array holding {type(flat[0]).__name__} values met a "
+                            "traced computation; use float arrays") from None
+    if not flat:
+        return np.zeros(arr.shape)
+    return np.reshape(np.stack([v if isinstance(v, Traced) else float(v) for v in flat]), arr.shape)
+
+
+def lift_args(args: Any) -> Any:
+    """``args`` with every object array of traced entries replaced by a traced array."""
+    return tuple(lift_object_array(a) if type(a) is ndarray and a.dtype.hasobject else a
+                 for a in args)
+
+
+def _has_object_array(args: Any) -> bool:
+    for a in args:
+        if type(a) is ndarray and a.dtype.hasobject:
+            return True
+        if type(a) is list or type(a) is tuple:
+            for b in a:
+                if type(b) is ndarray and b.dtype.hasobject:
+                    return True
+    return False
 
 
 def _numpy_name(func: Any) -> str:
@@ -84,22 +137,31 @@ class ArrayBox(Traced):
         # Branches freeze at the nominal values, as in any tracing AD tool.
         return bool(plain(self))
 
-    # ---- conversions that would lose the derivative --------------------------------------------
+    # ---- conversions ---------------------------------------------------------------------------
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        raise TracedConversionError(
-            "a traced value was converted to a plain numpy array (np.asarray, np.array, or storing it "
-            "into a plain array), which would drop its derivative. Build arrays from traced values "
-            "with np.stack / np.concatenate, and keep the computation in numpy functions."
-        )
+        # np.array([x, y]) of traced entries: numpy asks each entry for an array. An object array
+        # of traced entries keeps the derivatives; modes turns it into one traced array as soon as
+        # it meets a traced operation or is returned (lift_object_array).
+        if dtype is not None and np.dtype(dtype) != np.dtype(object):
+            raise TracedConversionError(_CONVERSION_ADVICE)
+        shape = self.shape
+        out = np.empty(shape, dtype=object)
+        if not shape:
+            out[()] = self
+        else:
+            for idx in np.ndindex(*shape):
+                out[idx] = self[idx]
+        return out
 
     def __float__(self) -> float:
-        raise TracedConversionError(
-            "float() of a traced value would drop its derivative; keep it as an array/number in "
-            "numpy operations (use modes.plain(x) if you really want the value without derivative)."
-        )
+        raise TracedConversionError(_CONVERSION_ADVICE)
 
     __int__ = __float__  # type: ignore[assignment]
     __complex__ = __float__  # type: ignore[assignment]
+    __index__ = __float__  # type: ignore[assignment]
+
+    def __format__(self, spec: str) -> str:
+        return format(plain(self), spec)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         raise MutationError(
@@ -122,15 +184,17 @@ class ArrayBox(Traced):
             reducer = {np.add: np.sum, np.multiply: np.prod, np.maximum: np.max, np.minimum: np.min}
             return FUNCTION_HANDLERS[reducer[ufunc]](*inputs, **kwargs)  # type: ignore[index]
         if method != "__call__":
-            raise UnsupportedFunctionError(f"np.{ufunc.__name__}.{method}")
+            raise UnsupportedFunctionError(f"{ufunc_name(ufunc)}.{method}")
         handler = UFUNC_HANDLERS.get(ufunc)
         if handler is None:
-            raise UnsupportedFunctionError(f"np.{ufunc.__name__}")
+            raise UnsupportedFunctionError(ufunc_name(ufunc))
+        if _has_object_array(inputs):
+            inputs = lift_args(inputs)
         if kwargs:
             dtype = kwargs.pop("dtype", None)
             if kwargs or (dtype is not None and np.dtype(dtype).kind != "f"):
                 raise TypeError(
-                    f"np.{ufunc.__name__}: keyword arguments {sorted(kwargs)} are not supported on "
+                    f"{ufunc_name(ufunc)}: keyword arguments {sorted(kwargs)} are not supported on "
                     "traced values; call it with array arguments only."
                 )
         return handler(*inputs)
@@ -139,6 +203,9 @@ class ArrayBox(Traced):
         handler = FUNCTION_HANDLERS.get(func)
         if handler is None:
             raise UnsupportedFunctionError(_numpy_name(func))
+        if _has_object_array(args):
+            args = tuple(list(lift_args(a)) if type(a) is list or type(a) is tuple else a
+                         for a in lift_args(args))
         return handler(*args, **kwargs)
 
     # ---- operators -----------------------------------------------------------------------------
@@ -235,7 +302,25 @@ class ArrayBox(Traced):
     def __ne__(self, other: Any) -> Any:  # type: ignore[override]
         return plain(self) != plain(other)
 
-    # ---- array methods ---------------------------------------------------------------------------
+    def __mod__(self, other: Any) -> Any:
+        return np.remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Any:
+        return np.remainder(other, self)
+
+    def __floordiv__(self, other: Any) -> Any:
+        return np.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Any:
+        return np.floor_divide(other, self)
+
+    def __divmod__(self, other: Any) -> Any:
+        return np.floor_divide(self, other), np.remainder(self, other)
+
+    def __rdivmod__(self, other: Any) -> Any:
+        return np.floor_divide(other, self), np.remainder(other, self)
+
+    # ---- array methods: ndarray's, each the numpy function of the same name ----------------------
     @property
     def T(self) -> Any:
         return np.transpose(self)
@@ -244,34 +329,54 @@ class ArrayBox(Traced):
     def mT(self) -> Any:
         return np.swapaxes(self, -1, -2)
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return np.sum(self, axis=axis, keepdims=keepdims)
+    @property
+    def real(self) -> Any:
+        return np.real(self)
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return np.mean(self, axis=axis, keepdims=keepdims)
+    @property
+    def imag(self) -> Any:
+        return np.imag(self)
 
-    def prod(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return np.prod(self, axis=axis, keepdims=keepdims)
+    def sum(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
+            **kwargs: Any) -> Any:
+        return np.sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return np.max(self, axis=axis, keepdims=keepdims)
+    def mean(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
+             **kwargs: Any) -> Any:
+        return np.mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
 
-    def min(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return np.min(self, axis=axis, keepdims=keepdims)
+    def prod(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
+             **kwargs: Any) -> Any:
+        return np.prod(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
 
-    def cumsum(self, axis: Any = None) -> Any:
-        return np.cumsum(self, axis=axis)
+    def max(self, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+        return np.max(self, axis=axis, out=out, keepdims=keepdims, **kwargs)
+
+    def min(self, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+        return np.min(self, axis=axis, out=out, keepdims=keepdims, **kwargs)
+
+    def std(self, *args: Any, **kwargs: Any) -> Any:
+        return np.std(self, *args, **kwargs)
+
+    def var(self, *args: Any, **kwargs: Any) -> Any:
+        return np.var(self, *args, **kwargs)
+
+    def cumsum(self, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+        return np.cumsum(self, axis=axis, dtype=dtype, out=out)
+
+    def cumprod(self, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+        return np.cumprod(self, axis=axis, dtype=dtype, out=out)
 
     def dot(self, other: Any) -> Any:
         return np.dot(self, other)
 
-    def reshape(self, *shape: Any) -> Any:
+    def reshape(self, *shape: Any, order: str = "C") -> Any:
         if len(shape) == 1 and not isinstance(shape[0], int):
             shape = tuple(shape[0])
-        return np.reshape(self, shape)
+        return np.reshape(self, shape, order=order)
 
-    def ravel(self) -> Any:
-        return np.ravel(self)
+    def ravel(self, order: str = "C") -> Any:
+        return np.ravel(self, order)
 
     flatten = ravel
 
@@ -286,21 +391,92 @@ class ArrayBox(Traced):
     def swapaxes(self, a: int, b: int) -> Any:
         return np.swapaxes(self, a, b)
 
-    def clip(self, a_min: Any = None, a_max: Any = None) -> Any:
-        return np.clip(self, a_min, a_max)
+    def clip(self, min: Any = None, max: Any = None, **kwargs: Any) -> Any:
+        return np.clip(self, min, max, **kwargs)
 
-    def copy(self) -> Any:
-        return self
+    def round(self, decimals: int = 0, out: Any = None) -> Any:
+        return np.round(self, decimals=decimals, out=out)
 
-    def astype(self, dtype: Any) -> Any:
-        if np.dtype(dtype).kind != "f":
-            raise TracedConversionError(
-                f"astype({dtype!r}) on a traced value would drop its derivative; only float types "
-                "are allowed."
-            )
-        return self
+    def trace(self, *args: Any, **kwargs: Any) -> Any:
+        return np.trace(self, *args, **kwargs)
 
-    def item(self) -> Any:
-        raise TracedConversionError(
-            "item() of a traced value would drop its derivative; index it (x[()] or x[0]) instead."
+    def diagonal(self, *args: Any, **kwargs: Any) -> Any:
+        return np.diagonal(self, *args, **kwargs)
+
+    def repeat(self, *args: Any, **kwargs: Any) -> Any:
+        return np.repeat(self, *args, **kwargs)
+
+    def take(self, *args: Any, **kwargs: Any) -> Any:
+        return np.take(self, *args, **kwargs)
+
+    def conj(self) -> Any:
+        return np.conj(self)
+
+    conjugate = conj
+
+    def argmax(self, *args: Any, **kwargs: Any) -> Any:
+        return np.argmax(plain(self), *args, **kwargs)
+
+    def argmin(self, *args: Any, **kwargs: Any) -> Any:
+        return np.argmin(plain(self), *args, **kwargs)
+
+    def argsort(self, *args: Any, **kwargs: Any) -> Any:
+        return np.argsort(plain(self), *args, **kwargs)
+
+    def nonzero(self) -> Any:
+        return np.nonzero(plain(self))
+
+    def any(self, *args: Any, **kwargs: Any) -> Any:
+        return np.any(plain(self), *args, **kwargs)
+
+    def all(self, *args: Any, **kwargs: Any) -> Any:
+        return np.all(plain(self), *args, **kwargs)
+
+    def copy(self, order: str = "C") -> Any:
+        return self  # traced values are never mutated, so a copy is the value itself
+
+    def astype(self, dtype: Any, *args: Any, **kwargs: Any) -> Any:
+        kind = np.dtype(dtype).kind
+        if kind == "f":
+            return self
+        if kind == "c":
+            raise TypeError(f"astype({dtype!r}): modes differentiates real functions only")
+        # Integers and booleans are piecewise constant in the value: no derivative.
+        return np.asarray(plain(self)).astype(dtype, *args, **kwargs)
+
+    def item(self, *index: Any) -> Any:
+        """The entry as a traced scalar (ndarray.item's Python number would drop the derivative)."""
+        if not index:
+            if self.size != 1:
+                raise ValueError("can only convert an array of size 1 to a scalar")
+            return np.reshape(self, ())
+        if len(index) == 1 and isinstance(index[0], (int, np.integer)):
+            return np.reshape(self, (-1,))[index[0]]
+        return self[tuple(index[0]) if len(index) == 1 else index]
+
+    def tolist(self) -> Any:
+        if not self.shape:
+            return self
+        return [self[i].tolist() for i in range(self.shape[0])]
+
+    def sort(self, *args: Any, **kwargs: Any) -> None:
+        raise MutationError(
+            "x.sort() sorts a traced array in place, which cannot be differentiated; use "
+            "x = np.sort(x) instead."
         )
+
+    def fill(self, value: Any) -> None:
+        raise MutationError("x.fill(v) writes into a traced array in place; use np.full_like(x, v) "
+                            "or np.where to build a new array.")
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names the class does not define.
+        if name.startswith("__"):
+            raise AttributeError(name)
+        ufunc = getattr(np, name, None)
+        if isinstance(ufunc, np.ufunc) and ufunc in UFUNC_HANDLERS:
+            # numpy's ufunc loops over object arrays call x.exp() on each entry.
+            return lambda *rest: UFUNC_HANDLERS[ufunc](self, *rest)
+        if hasattr(np.ndarray, name):
+            raise UnsupportedMethodError(f"ndarray.{name}")
+        raise AttributeError(f"'ndarray' object (traced by modes) has no attribute {name!r}")

@@ -330,8 +330,9 @@ class _Output:
         offset = 0
         for shape in self.shapes:
             size = _size(shape)
-            block = flat[(slice(None),) * len(lead) + (slice(offset, offset + size),)]
-            parts.append(np.reshape(block, lead + shape))
+            block = np.reshape(flat[(slice(None),) * len(lead) + (slice(offset, offset + size),)],
+                               lead + shape)
+            parts.append(block[()] if type(block) is np.ndarray and not block.ndim else block)
             offset += size
         return unflatten(self.treedef, parts)
 
@@ -475,9 +476,6 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         ts[i] = np.reshape(t, (1,) + shape_of(p))
     wrapped = _Output(lambda *leaves: f(*unflatten(p_def, leaves)), False)
     out, t_out = _forward_pass(wrapped, args, ts, 1)
-    out = _as_value(out)
-    if isinstance(out, Dual):  # an object array lifted after the pass: its tangent is inside
-        out, t_out = out.value, out.tangent
     _check_output(out, "jvp")
     t_out = _fresh(None, shape_of(out)) if t_out is None else t_out[0]
     _like(t_out, None)

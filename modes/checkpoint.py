@@ -15,10 +15,14 @@ small.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from . import levels, memory
+from .pytree import flatten, is_container, unflatten
 from .registry import Primitive, Traced, value_at_level
 from .reverse import Tape, Var, reverse_sweep
 from .unbroadcast import shape_of
@@ -84,10 +88,34 @@ def checkpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def checkpointed(*args: Any) -> Any:
-        top = top_box(args)
+        if not any(is_container(a) for a in args):
+            top = top_box(args)
+            if type(top) is not Var:
+                return fn(*args)
+            return _record_checkpoint(fn, prim, top, args)
+        leaves, treedef = flatten(args)
+        top = top_box(leaves)
         if type(top) is not Var:
             return fn(*args)
-        return _record_checkpoint(fn, prim, top, args)
+        out_def: list[Any] = [None, ()]
+
+        def flat_fn(*ls: Any) -> Any:  # containers in and out, seen as leaves in, one array out
+            out = fn(*unflatten(treedef, ls))
+            o_leaves, o_def = flatten(out)
+            if o_def.is_leaf:
+                return out
+            out_def[:] = [o_def, [shape_of(o) for o in o_leaves]]
+            return np.concatenate([np.reshape(o, (-1,)) for o in o_leaves])
+
+        flat = _record_checkpoint(flat_fn, prim, top, tuple(leaves))
+        if out_def[0] is None:
+            return flat
+        parts, offset = [], 0
+        for shape in out_def[1]:
+            size = math.prod(shape)
+            parts.append(np.reshape(flat[offset : offset + size], shape))
+            offset += size
+        return unflatten(out_def[0], parts)
 
     return checkpointed
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import forward, levels
 from .api import _record, as_float_input
+from .pytree import flatten, is_container, leaf_paths, unflatten
 from .forward import Dual
 from .registry import plain
 from .reverse import reverse_sweep
@@ -66,8 +67,16 @@ def explain(f: Callable[..., Any], *args: Any) -> str:
     ``f`` must return a scalar. Returns plain text: nominal pass (Wengert list), forward tangents,
     reverse sweep with every bar, and the gradient from both modes.
     """
+    if any(is_container(a) for a in args):  # containers: explain f as a function of the leaves
+        arg_names = _input_names(f, len(args))
+        names = [f"{nm}{path}" for nm, a in zip(arg_names, args) for path in leaf_paths(a)]
+        leaves, treedef = flatten(tuple(args))
+        return _explain(lambda *ls: f(*unflatten(treedef, ls)), leaves, names)
+    return _explain(f, args, _input_names(f, len(args)))
+
+
+def _explain(f: Callable[..., Any], args: Any, names: list[str]) -> str:
     vals = [as_float_input(a, f"argument {i}") for i, a in enumerate(args)]
-    names = _input_names(f, len(vals))
     lines: list[str] = []
 
     # ---- nominal pass, recorded on a tape ---------------------------------------------------------

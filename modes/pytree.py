@@ -140,3 +140,29 @@ def describe(treedef: TreeDef) -> str:
     if d.kind is tuple:
         return "(" + ", ".join(inner) + ("," if len(inner) == 1 else "") + ")"
     return f"{d.kind.__name__}(" + ", ".join(inner) + ")"
+
+
+def leaf_paths(tree: Any) -> list[str]:
+    """A readable path per leaf, in ``flatten`` order: ``['w']``, ``[0]``, ``.b``."""
+    paths: list[str] = []
+    _paths(tree, "", paths)
+    return paths
+
+
+def _paths(x: Any, prefix: str, out: list[str]) -> None:
+    t = type(x)
+    if t in _NODES:
+        children, _ = _NODES[t][0](x)
+        for k, c in enumerate(children):
+            _paths(c, f"{prefix}[{k}]", out)
+    elif isinstance(x, dict):
+        for k in x:
+            _paths(x[k], f"{prefix}[{k!r}]", out)
+    elif _is_namedtuple(x):
+        for name, c in zip(type(x)._fields, x):
+            _paths(c, f"{prefix}.{name}", out)
+    elif t is list or t is tuple:
+        for k, c in enumerate(x):
+            _paths(c, f"{prefix}[{k}]", out)
+    elif x is not None:
+        out.append(prefix)

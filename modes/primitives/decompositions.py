@@ -1,3 +1,776 @@
-"""Linear algebra beyond matmul: solves, inverses, determinants, decompositions and norms; JVP and VJP side by side."""
+"""Linear algebra beyond matmul: solves, inverses, determinants, decompositions and norms; JVP and VJP side by side.
+
+The rules follow Giles, "Collected matrix derivative results for forward and reverse mode AD"
+(2008); QR follows Walter & Lehmann (2018), pinv and lstsq Golub & Pereyra (1973). Every rule is
+written with numpy calls on possibly traced values, so it can be differentiated again. ``g`` carries
+leading batch axes; rules address the trailing (stack + matrix) axes only.
+
+A primitive returns one array, so the decompositions return their factors packed along the
+second-to-last axis (``eigh``: ``[w; V]``, ``svd``: ``[U; s; V]``, ``qr``: ``[Q; R]``) and the
+numpy bindings unpack them (numpy's named tuples hold traced values as well as arrays).
+``inv`` is ``solve(a, I)``, ``matrix_power`` repeated ``matmul``, ``multi_dot`` a chain of
+``matmul`` in numpy's order, ``trace`` a gather, the matrix norms reductions over ``svdvals``.
+
+Conventions (real float input only; complex input raises TypeError):
+
+* Symmetric input. ``cholesky`` and ``eigh``/``eigvalsh`` read only the lower triangle (as LAPACK
+  does; ``UPLO='U'`` / ``upper=True`` read the upper one), so their gradient with respect to the
+  matrix is supported on that triangle: ``bar_A = (S + S^T) * W`` with ``W`` ones below the
+  diagonal, 1/2 on it, 0 above, where ``S`` is Giles' symmetric-input adjoint. For a symmetric
+  parametrisation ``A(theta)`` both this and the symmetric gradient give the same chain rule.
+* Degenerate eigenvalues. In ``eigh`` the eigenvector terms ``F_ij = 1/(w_j - w_i)`` with
+  ``|w_j - w_i| <= DEGENERATE_RTOL * max|w|`` are dropped (taken as 0). Eigenvalue derivatives stay
+  exact. Eigenvector derivatives are exact for cotangents with ``V^T bar_V`` symmetric within each
+  degenerate block: functions of the eigenvalues and of the eigenspace projectors. They are not
+  for, e.g., ``V f(diag w) V^T`` at exactly repeated eigenvalues, which loses ``f'(w)`` times the
+  off-diagonal part of ``V^T dA V`` inside the block.
+* Singular values. In ``svd`` the same applies to ``F_ij = 1/(s_j^2 - s_i^2)``, and ``1/s_i`` (in
+  the terms of a non-square matrix) is taken as 0 where ``s_i <= DEGENERATE_RTOL * max s``.
+  ``svdvals`` at a repeated singular value returns ``diag(U^T dA V)`` for numpy's choice of
+  ``U, V``: right for symmetric functions of the singular values (nuclear norm, sums).
+* ``det`` uses the cofactor matrix ``det(A) A^-T`` (a solve) when ``A`` has full numerical rank and
+  ``det(U) det(V) U adj(S) V^T`` from the SVD when it does not, so a singular matrix gets its
+  (finite, correct) first derivative; its second derivative then follows the ``svd`` conventions.
+  ``slogdet`` at a singular matrix raises ``LinAlgError`` (logabsdet is -inf, no derivative).
+* ``solve``/``inv`` of a singular matrix and ``cholesky`` of a non-SPD matrix raise numpy's
+  ``LinAlgError``. ``pinv``/``lstsq`` differentiate on the manifold of matrices of the rank their
+  cutoff detects (exact at full rank), ``qr`` needs ``m >= n`` (reduced mode).
+"""
 
 from __future__ import annotations
+
+import operator
+from functools import reduce
+from typing import Any
+
+import numpy as np
+
+from ..registry import Traced, plain
+from ..unbroadcast import expand_tangent, shape_of, unbroadcast
+from . import elementwise as ew
+from . import linalg as la
+from . import structural as st
+from .bind import FUNC, structural
+from .structural import _nb
+
+# Eigenvalue / singular value gaps (and singular values) at or below this times the largest are
+# treated as degenerate: the terms dividing by them are dropped.
+DEGENERATE_RTOL = 1e-10
+
+_LinAlgResults = np.linalg._linalg  # numpy's named tuples: EighResult, SVDResult, ...
+
+
+# ---- helpers on the trailing (matrix) axes -----------------------------------------------------------
+def _mT(x: Any) -> Any:
+    return np.swapaxes(x, -1, -2)
+
+
+def _eye(n: int) -> np.ndarray:
+    return np.eye(n)
+
+
+def _diag(x: Any) -> Any:
+    """The diagonals of a stack of square matrices: (..., n, n) -> (..., n)."""
+    return np.sum(x * _eye(shape_of(x)[-1]), axis=-1)
+
+
+def _diag_embed(v: Any) -> Any:
+    """(..., n) -> (..., n, n) with v on the diagonals."""
+    return np.expand_dims(v, -2) * _eye(shape_of(v)[-1])
+
+
+def _lower_mask(n: int) -> np.ndarray:
+    return np.tril(np.ones((n, n)))
+
+
+def _half_lower(n: int) -> np.ndarray:
+    """Ones below the diagonal, 1/2 on it: Giles' Phi, and the map of S + S^T to a lower gradient."""
+    return np.tril(np.ones((n, n))) - 0.5 * np.eye(n)
+
+
+def _sym_from_lower(g: Any) -> Any:
+    """The symmetric matrix a lower-reading function sees: tril(g) + tril(g, -1)^T."""
+    n = shape_of(g)[-1]
+    return g * _lower_mask(n) + _mT(g * np.tril(np.ones((n, n)), -1))
+
+
+def _lower_bar(s: Any) -> Any:
+    """Adjoint of ``_sym_from_lower``: the gradient on the lower triangle, from Giles' adjoint S."""
+    return (s + _mT(s)) * _half_lower(shape_of(s)[-1])
+
+
+def _gap_inverse(d: Any, scale: np.ndarray) -> Any:
+    """1/d where |d| > DEGENERATE_RTOL * scale, 0 elsewhere (and 0 on the diagonal of a gap matrix)."""
+    keep = np.abs(np.asarray(plain(d))) > DEGENERATE_RTOL * scale
+    return ew.where(keep, 1.0 / ew.where(keep, d, 1.0), 0.0)
+
+
+def _max_abs(x: Any) -> np.ndarray:
+    """max |x| over the last axis, kept as (..., 1, 1) for comparing gap matrices."""
+    return np.max(np.abs(np.asarray(plain(x))), axis=-1, keepdims=True)[..., None]
+
+
+def _real(name: str, *xs: Any) -> None:
+    for x in xs:
+        if np.iscomplexobj(plain(x)):
+            raise TypeError(f"np.linalg.{name}: complex input is not supported by modes; pass real "
+                            "float arrays (split a complex problem into real and imaginary parts)")
+
+
+def _square(name: str, a: Any) -> tuple[int, ...]:
+    s = shape_of(a)
+    if len(s) < 2 or s[-1] != s[-2]:
+        raise np.linalg.LinAlgError(
+            f"np.linalg.{name}: expected a (..., n, n) stack of square matrices, got shape {s}")
+    return s
+
+
+# ---- solve ---------------------------------------------------------------------------------------
+# b is always a (..., n, k) stack here; the binding turns a vector into a column.
+def _solve_jvp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    g = expand_tangent(g, len(shape_of(ans)), _nb(g, a))
+    return -solve(a, np.matmul(g, ans))
+
+
+def _solve_jvp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    return solve(a, expand_tangent(g, len(shape_of(ans)), _nb(g, b)))
+
+
+def _solve_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    nb = _nb(g, ans)
+    return unbroadcast(-np.matmul(solve(_mT(a), g), _mT(ans)), shape_of(g)[:nb] + shape_of(a), nb)
+
+
+def _solve_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    nb = _nb(g, ans)
+    return unbroadcast(solve(_mT(a), g), shape_of(g)[:nb] + shape_of(b), nb)
+
+
+solve = structural(
+    lambda a, b: np.linalg.solve(a, b), "solve",
+    jvp=(_solve_jvp_a, _solve_jvp_b),
+    vjp=(_solve_vjp_a, _solve_vjp_b),
+)
+
+
+def _inv(a: Any) -> Any:
+    return solve(a, _eye(shape_of(a)[-1]))
+
+
+# ---- determinants ----------------------------------------------------------------------------------
+def _expand2(x: Any) -> Any:
+    return np.reshape(x, shape_of(x) + (1, 1))
+
+
+def _cofactor(a: Any, ans: Any) -> Any:
+    """C with d det(A) = <C, dA>: det(A) A^-T, or from the SVD where A is numerically singular."""
+    n = shape_of(a)[-1]
+    if np.all(np.linalg.matrix_rank(np.asarray(plain(a))) == n):
+        return _expand2(ans) * _mT(_inv(a))
+    u, s, vh = _svd_parts(a)
+    sign = np.linalg.det(np.asarray(plain(u))) * np.linalg.det(np.asarray(plain(vh)))
+    others = np.prod(ew.where(np.eye(n, dtype=bool), 1.0, np.expand_dims(s, -2)), axis=-1)
+    return np.reshape(sign, np.shape(sign) + (1, 1)) * np.matmul(u * np.expand_dims(others, -2), vh)
+
+
+det = structural(
+    lambda a: np.linalg.det(a), "det",
+    jvp=(lambda g, ans, a: np.sum(g * _cofactor(a, ans), axis=(-2, -1)),),
+    vjp=(lambda g, ans, a: _expand2(g) * _cofactor(a, ans),),
+)
+
+
+def _inv_T(a: Any, ans: Any) -> Any:
+    if np.any(np.isneginf(np.asarray(plain(ans)))):
+        raise np.linalg.LinAlgError(
+            "np.linalg.slogdet: the matrix is singular (logabsdet = -inf), so logabsdet has no "
+            "derivative there; differentiate np.linalg.det instead, which is finite at singular matrices")
+    return _mT(_inv(a))
+
+
+slogdet = structural(
+    lambda a: np.linalg.slogdet(a)[1], "slogdet",
+    jvp=(lambda g, ans, a: np.sum(g * _inv_T(a, ans), axis=(-2, -1)),),
+    vjp=(lambda g, ans, a: _expand2(g) * _inv_T(a, ans),),
+)
+
+
+# ---- cholesky: A = L L^T, reading the lower triangle ----------------------------------------------
+def _chol_jvp(g: Any, ans: Any, a: Any) -> Any:
+    # dL = L Phi(L^-1 dA L^-T), dA symmetric
+    t = solve(ans, _mT(solve(ans, _sym_from_lower(g))))
+    return np.matmul(ans, t * _half_lower(shape_of(a)[-1]))
+
+
+def _chol_vjp(g: Any, ans: Any, a: Any) -> Any:
+    # S = L^-T Phi(L^T bar_L) L^-1
+    lt = _mT(ans)
+    p = np.matmul(lt, g) * _half_lower(shape_of(a)[-1])
+    return _lower_bar(solve(lt, _mT(solve(lt, _mT(p)))))
+
+
+cholesky = structural(lambda a: np.linalg.cholesky(a), "cholesky", jvp=(_chol_jvp,), vjp=(_chol_vjp,))
+
+
+# ---- eigh: A = V diag(w) V^T, reading the lower triangle; packed as [w; V] -------------------------
+def _eigh_fn(a: Any) -> np.ndarray:
+    w, v = np.linalg.eigh(a)
+    return np.concatenate([w[..., None, :], v], axis=-2)
+
+
+def _eigh_unpack(p: Any) -> tuple[Any, Any]:
+    return p[..., 0, :], p[..., 1:, :]
+
+
+def _eig_gaps(w: Any) -> Any:
+    """F_ij = 1/(w_j - w_i), 0 on the diagonal and at degenerate pairs."""
+    return _gap_inverse(np.expand_dims(w, -2) - np.expand_dims(w, -1), _max_abs(w))
+
+
+def _eigh_jvp(g: Any, ans: Any, a: Any) -> Any:
+    w, v = _eigh_unpack(ans)
+    p = np.matmul(np.matmul(_mT(v), _sym_from_lower(g)), v)
+    dv = np.matmul(v, _eig_gaps(w) * p)
+    return np.concatenate([np.expand_dims(_diag(p), -2), dv], axis=-2)
+
+
+def _eigh_vjp(g: Any, ans: Any, a: Any) -> Any:
+    w, v = _eigh_unpack(ans)
+    wbar, vbar = _eigh_unpack(g)
+    inner = _diag_embed(wbar) + _eig_gaps(w) * np.matmul(_mT(v), vbar)
+    return _lower_bar(np.matmul(np.matmul(v, inner), _mT(v)))
+
+
+eigh = structural(_eigh_fn, "eigh", jvp=(_eigh_jvp,), vjp=(_eigh_vjp,))
+
+
+def _eigh_parts(a: Any) -> tuple[Any, Any]:
+    return _eigh_unpack(eigh(a))
+
+
+def _eigvalsh_jvp(g: Any, ans: Any, a: Any) -> Any:
+    _, v = _eigh_parts(a)
+    return _diag(np.matmul(np.matmul(_mT(v), _sym_from_lower(g)), v))
+
+
+def _eigvalsh_vjp(g: Any, ans: Any, a: Any) -> Any:
+    _, v = _eigh_parts(a)
+    return _lower_bar(np.matmul(v * np.expand_dims(g, -2), _mT(v)))
+
+
+# numpy computes eigenvalues alone by another LAPACK path: its own primitive so values match numpy.
+eigvalsh = structural(lambda a: np.linalg.eigvalsh(a), "eigvalsh",
+                      jvp=(_eigvalsh_jvp,), vjp=(_eigvalsh_vjp,))
+
+
+# ---- svd: A = U diag(s) V^T (reduced), packed as [U; s; V] -----------------------------------------
+def _svd_fn(a: Any) -> np.ndarray:
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.concatenate([u, s[..., None, :], _mT(vh)], axis=-2)
+
+
+def _svd_unpack(p: Any, a: Any) -> tuple[Any, Any, Any]:
+    m = shape_of(a)[-2]
+    return p[..., :m, :], p[..., m, :], p[..., m + 1:, :]
+
+
+def _svd_gaps(s: Any) -> Any:
+    """F_ij = 1/(s_j^2 - s_i^2), 0 on the diagonal and at degenerate pairs."""
+    s2 = s * s
+    return _gap_inverse(np.expand_dims(s2, -2) - np.expand_dims(s2, -1), _max_abs(s) ** 2)
+
+
+def _svd_inv(s: Any) -> Any:
+    scale = np.max(np.abs(np.asarray(plain(s))), axis=-1, keepdims=True)
+    return _gap_inverse(s, scale)
+
+
+def _svd_jvp(g: Any, ans: Any, a: Any) -> Any:
+    m, n = shape_of(a)[-2:]
+    k = min(m, n)
+    u, s, v = _svd_unpack(ans, a)
+    f = _svd_gaps(s)
+    row, col = np.expand_dims(s, -2), np.expand_dims(s, -1)  # scale columns / rows by s
+    p = np.matmul(np.matmul(_mT(u), g), v)
+    pt = _mT(p)
+    du = np.matmul(u, f * (p * row + col * pt))
+    dv = np.matmul(v, f * (col * p + pt * row))
+    if m > k:  # (I - U U^T) dA V S^-1
+        du = du + (np.matmul(g, v) - np.matmul(u, p)) * np.expand_dims(_svd_inv(s), -2)
+    if n > k:  # (I - V V^T) dA^T U S^-1
+        du_ = np.matmul(_mT(g), u) - np.matmul(v, pt)
+        dv = dv + du_ * np.expand_dims(_svd_inv(s), -2)
+    return np.concatenate([du, np.expand_dims(_diag(p), -2), dv], axis=-2)
+
+
+def _svd_vjp(g: Any, ans: Any, a: Any) -> Any:
+    m, n = shape_of(a)[-2:]
+    k = min(m, n)
+    u, s, v = _svd_unpack(ans, a)
+    ubar, sbar, vbar = _svd_unpack(g, a)
+    f = _svd_gaps(s)
+    row, col = np.expand_dims(s, -2), np.expand_dims(s, -1)
+    utu = np.matmul(_mT(u), ubar)
+    vtv = np.matmul(_mT(v), vbar)
+    inner = (f * (utu - _mT(utu))) * row + _diag_embed(sbar) + col * (f * (vtv - _mT(vtv)))
+    abar = np.matmul(np.matmul(u, inner), _mT(v))
+    sinv = _svd_inv(s)
+    if m > k:  # (I - U U^T) bar_U S^-1 V^T
+        abar = abar + np.matmul((ubar - np.matmul(u, utu)) * np.expand_dims(sinv, -2), _mT(v))
+    if n > k:  # U S^-1 bar_V^T (I - V V^T)
+        abar = abar + np.matmul(u * np.expand_dims(sinv, -2), _mT(vbar - np.matmul(v, vtv)))
+    return abar
+
+
+svd = structural(_svd_fn, "svd", jvp=(_svd_jvp,), vjp=(_svd_vjp,))
+
+
+def _svd_parts(a: Any) -> tuple[Any, Any, Any]:
+    """U, s, V^T of the reduced SVD, differentiable."""
+    u, s, v = _svd_unpack(svd(a), a)
+    return u, s, _mT(v)
+
+
+def _svdvals_jvp(g: Any, ans: Any, a: Any) -> Any:
+    u, _, vh = _svd_parts(a)
+    return _diag(np.matmul(np.matmul(_mT(u), g), _mT(vh)))
+
+
+def _svdvals_vjp(g: Any, ans: Any, a: Any) -> Any:
+    u, _, vh = _svd_parts(a)
+    return np.matmul(u * np.expand_dims(g, -2), vh)
+
+
+# numpy computes singular values alone by another LAPACK path: its own primitive so values match.
+svdvals = structural(lambda a: np.linalg.svd(a, compute_uv=False), "svdvals",
+                     jvp=(_svdvals_jvp,), vjp=(_svdvals_vjp,))
+
+
+# ---- qr: A = Q R (reduced, m >= n), packed as [Q; R] -----------------------------------------------
+def _qr_fn(a: Any) -> np.ndarray:
+    q, r = np.linalg.qr(a)
+    return np.concatenate([q, r], axis=-2)
+
+
+def _qr_unpack(p: Any, a: Any) -> tuple[Any, Any]:
+    m = shape_of(a)[-2]
+    return p[..., :m, :], p[..., m:, :]
+
+
+def _right_solve(x: Any, r: Any) -> Any:
+    """x R^-1."""
+    return _mT(solve(_mT(r), _mT(x)))
+
+
+def _qr_jvp(g: Any, ans: Any, a: Any) -> Any:
+    q, r = _qr_unpack(ans, a)
+    n = shape_of(a)[-1]
+    gr = _right_solve(g, r)  # dA R^-1
+    c = np.matmul(_mT(q), gr)
+    low = c * np.tril(np.ones((n, n)), -1)
+    omega = low - _mT(low)  # Q^T dQ, antisymmetric
+    dr = np.matmul(c - omega, r)
+    dq = gr - np.matmul(q, c - omega)
+    return np.concatenate([dq, dr], axis=-2)
+
+
+def _qr_vjp(g: Any, ans: Any, a: Any) -> Any:
+    q, r = _qr_unpack(ans, a)
+    qbar, rbar = _qr_unpack(g, a)
+    n = shape_of(a)[-1]
+    mm = np.matmul(r, _mT(rbar)) - np.matmul(_mT(qbar), q)
+    low = mm * np.tril(np.ones((n, n)), -1)
+    copyltu = mm * np.eye(n) + low + _mT(low)
+    x = qbar + np.matmul(q, copyltu)
+    return _mT(solve(r, _mT(x)))  # x R^-T
+
+
+qr = structural(_qr_fn, "qr", jvp=(_qr_jvp,), vjp=(_qr_vjp,))
+
+
+# ---- pinv and lstsq: Golub & Pereyra, on the manifold of fixed rank -------------------------------
+def _pinv_jvp(g: Any, ans: Any, a: Any, **kw: Any) -> Any:
+    x, gt = ans, _mT(g)
+    t1 = -np.matmul(np.matmul(x, g), x)
+    t2 = np.matmul(np.matmul(x, _mT(x)), gt - np.matmul(np.matmul(gt, a), x))
+    t3 = np.matmul(gt - np.matmul(np.matmul(x, a), gt), np.matmul(_mT(x), x))
+    return t1 + t2 + t3
+
+
+def _pinv_vjp(g: Any, ans: Any, a: Any, **kw: Any) -> Any:
+    x, gt = ans, _mT(g)
+    xt = _mT(x)
+    a1 = -np.matmul(np.matmul(xt, g), xt)
+    a2 = np.matmul(gt - np.matmul(a, np.matmul(x, gt)), np.matmul(x, xt))
+    a3 = np.matmul(np.matmul(xt, x), gt - np.matmul(np.matmul(gt, x), a))
+    return a1 + a2 + a3
+
+
+pinv = structural(lambda a, **kw: np.linalg.pinv(a, **kw), "pinv", jvp=(_pinv_jvp,), vjp=(_pinv_vjp,))
+
+
+# x = pinv(a) b with b a (m, k) matrix; the rules use X = pinv(a) at lstsq's cutoff.
+def _lstsq_pinv(a: Any, rcond: Any) -> Any:
+    m, n = shape_of(a)[-2:]
+    return pinv(a, rcond=np.finfo(float).eps * max(m, n) if rcond is None else rcond)
+
+
+def _lstsq_jvp_a(g: Any, ans: Any, a: Any, b: Any, rcond: Any) -> Any:
+    x, gt = _lstsq_pinv(a, rcond), _mT(g)
+    r = b - np.matmul(a, ans)
+    w = np.matmul(gt, np.matmul(_mT(x), ans))
+    return (-np.matmul(x, np.matmul(g, ans)) + np.matmul(x, np.matmul(_mT(x), np.matmul(gt, r)))
+            + w - np.matmul(x, np.matmul(a, w)))
+
+
+def _lstsq_vjp_a(g: Any, ans: Any, a: Any, b: Any, rcond: Any) -> Any:
+    x = _lstsq_pinv(a, rcond)
+    xt = _mT(x)
+    r = b - np.matmul(a, ans)
+    return (-np.matmul(np.matmul(xt, g), _mT(ans)) + np.matmul(r, _mT(np.matmul(x, np.matmul(xt, g))))
+            + np.matmul(np.matmul(xt, ans), _mT(g - np.matmul(x, np.matmul(a, g)))))
+
+
+lstsq = structural(
+    lambda a, b, rcond: np.linalg.lstsq(a, b, rcond=rcond)[0], "lstsq",
+    jvp=(_lstsq_jvp_a, lambda g, ans, a, b, rcond: np.matmul(_lstsq_pinv(a, rcond), g)),
+    vjp=(_lstsq_vjp_a, lambda g, ans, a, b, rcond: np.matmul(_mT(_lstsq_pinv(a, rcond)), g)),
+)
+
+DECOMPOSITIONS = (solve, det, slogdet, cholesky, eigh, eigvalsh, svd, svdvals, qr, pinv, lstsq)
+
+
+# ---- numpy bindings ------------------------------------------------------------------------------------
+def _solve(a: Any, b: Any) -> Any:
+    _real("solve", a, b)
+    _square("solve", a)
+    if len(shape_of(b)) == 1:  # numpy: b is a vector only when it is 1-D
+        return solve(a, np.expand_dims(b, -1))[..., 0]
+    return solve(a, b)
+
+
+def _inv_handler(a: Any) -> Any:
+    _real("inv", a)
+    _square("inv", a)
+    return _inv(a)
+
+
+def _det(a: Any) -> Any:
+    _real("det", a)
+    _square("det", a)
+    return det(a)
+
+
+def _slogdet(a: Any) -> Any:
+    _real("slogdet", a)
+    _square("slogdet", a)
+    sign = np.linalg.slogdet(np.asarray(plain(a)))[0]  # piecewise constant: no derivative
+    return _LinAlgResults.SlogdetResult(sign, slogdet(a))
+
+
+def _cholesky(a: Any, upper: bool = False) -> Any:
+    _real("cholesky", a)
+    _square("cholesky", a)
+    if upper:  # reads the upper triangle: the lower one of a^T
+        return _mT(cholesky(_mT(a)))
+    return cholesky(a)
+
+
+def _uplo(name: str, a: Any, UPLO: str) -> Any:
+    _real(name, a)
+    _square(name, a)
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"np.linalg.{name}: UPLO must be 'L' or 'U', got {UPLO!r}")
+    return a if UPLO == "L" else _mT(a)
+
+
+def _eigh(a: Any, UPLO: str = "L") -> Any:
+    return _LinAlgResults.EighResult(*_eigh_parts(_uplo("eigh", a, UPLO)))
+
+
+def _eigvalsh(a: Any, UPLO: str = "L") -> Any:
+    return eigvalsh(_uplo("eigvalsh", a, UPLO))
+
+
+def _svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False) -> Any:
+    _real("svd", a)
+    s = shape_of(a)
+    if len(s) < 2:
+        raise np.linalg.LinAlgError(f"np.linalg.svd: expected a (..., m, n) array, got shape {s}")
+    if hermitian:
+        raise TypeError("np.linalg.svd(..., hermitian=True) is not supported on traced values; drop "
+                        "hermitian= (or use np.linalg.eigh for a symmetric matrix)")
+    if not compute_uv:
+        return svdvals(a)
+    if full_matrices and s[-1] != s[-2]:
+        raise TypeError(
+            f"np.linalg.svd of a non-square {s[-2]}x{s[-1]} matrix with full_matrices=True (numpy's "
+            "default): the extra singular vectors are not unique, so they have no derivative. Pass "
+            "full_matrices=False.")
+    return _LinAlgResults.SVDResult(*_svd_parts(a))
+
+
+def _svdvals(x: Any) -> Any:
+    return _svd(x, compute_uv=False)
+
+
+def _qr(a: Any, mode: str = "reduced") -> Any:
+    _real("qr", a)
+    s = shape_of(a)
+    if len(s) < 2:
+        raise np.linalg.LinAlgError(f"np.linalg.qr: expected a (..., m, n) array, got shape {s}")
+    m, n = s[-2:]
+    if mode not in ("reduced", "r", "complete") or (mode == "complete" and m != n):
+        raise TypeError(f"np.linalg.qr(..., mode={mode!r}) is not supported on traced values; use "
+                        "mode='reduced' (or 'r')")
+    if m < n:
+        raise TypeError(f"np.linalg.qr of a wide {m}x{n} matrix: the derivative needs m >= n; "
+                        "factor the transpose, or a[..., :, :m] and solve for the rest")
+    q, r = _qr_unpack(qr(a), a)
+    return r if mode == "r" else _LinAlgResults.QRResult(q, r)
+
+
+def _pinv(a: Any, rcond: Any = None, hermitian: bool = False, **kwargs: Any) -> Any:
+    _real("pinv", a)
+    kw = dict(kwargs)
+    if rcond is not None:
+        kw["rcond"] = rcond
+    if hermitian:
+        kw["hermitian"] = True
+    return pinv(a, **kw)
+
+
+def _lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
+    _real("lstsq", a, b)
+    sa, sb = shape_of(a), shape_of(b)
+    if len(sa) != 2 or len(sb) not in (1, 2):
+        raise np.linalg.LinAlgError(f"np.linalg.lstsq: expected a (m, n) matrix and an (m,) or (m, k) "
+                                    f"right-hand side, got shapes {sa} and {sb}")
+    vector = len(sb) == 1
+    x = lstsq(a, np.expand_dims(b, -1) if vector else b, rcond=rcond)
+    rank = np.linalg.matrix_rank(np.asarray(plain(a)),
+                                 tol=None if rcond is None else None)
+    _, _, rank, _ = np.linalg.lstsq(np.asarray(plain(a)), np.asarray(plain(b)), rcond=rcond)
+    m, n = sa
+    if rank == n and m > n:
+        r = b - np.matmul(a, x[..., 0] if vector else x)
+        resid = np.sum(r * r, axis=0)
+        resid = np.reshape(resid, (1,)) if vector else resid
+    else:
+        resid = np.zeros((0,))
+    return (x[..., 0] if vector else x), resid, rank, svdvals(a)
+
+
+def _matrix_power(a: Any, n: int) -> Any:
+    """numpy's binary decomposition, so values agree with numpy to the last bit."""
+    _square("matrix_power", a)
+    n = operator.index(n)
+    if n == 0:
+        return np.broadcast_to(_eye(shape_of(a)[-1]), shape_of(a)).copy()
+    if n < 0:
+        a, n = _inv_handler(a), -n
+    if n == 1:
+        return a
+    if n == 2:
+        return la.matmul(a, a)
+    if n == 3:
+        return la.matmul(la.matmul(a, a), a)
+    z = result = None
+    while n > 0:
+        z = a if z is None else la.matmul(z, z)
+        n, bit = divmod(n, 2)
+        if bit:
+            result = z if result is None else la.matmul(result, z)
+    return result
+
+
+def _chain_order(dims: list[int]) -> list[list[int]]:
+    """numpy's optimal parenthesisation of a matrix chain (same tie-breaking)."""
+    n = len(dims) - 1
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = np.inf  # type: ignore[call-overload]
+            for k in range(i, j):
+                c = cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1]
+                if c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, k
+    return split
+
+
+def _multi_dot(arrays: Any, *, out: Any = None) -> Any:
+    """numpy's evaluation order (three matrices by cost, more by the chain order), on matmul."""
+    if out is not None:
+        raise TypeError("np.linalg.multi_dot(..., out=...) writes in place; drop out=.")
+    arrays = list(arrays)
+    if len(arrays) < 2:
+        raise ValueError("Expecting at least two arrays.")
+    if len(arrays) == 2:
+        return la.matmul(arrays[0], arrays[1])
+    first, last = len(shape_of(arrays[0])), len(shape_of(arrays[-1]))
+    if first == 1:
+        arrays[0] = np.reshape(arrays[0], (1, -1))
+    if last == 1:
+        arrays[-1] = np.reshape(arrays[-1], (-1, 1))
+    if len(arrays) == 3:
+        a, b, c = arrays
+        (a0, a1), (b1,), (c1,) = shape_of(a), shape_of(b)[1:], shape_of(c)[1:]
+        cost1 = a0 * b1 * (a1 + c1)
+        cost2 = a1 * c1 * (a0 + b1)
+        res = la.matmul(la.matmul(a, b), c) if cost1 < cost2 else la.matmul(a, la.matmul(b, c))
+    else:
+        split = _chain_order([shape_of(x)[0] for x in arrays] + [shape_of(arrays[-1])[1]])
+
+        def chain(i: int, j: int) -> Any:
+            return arrays[i] if i == j else la.matmul(chain(i, split[i][j]), chain(split[i][j] + 1, j))
+
+        res = chain(0, len(arrays) - 1)
+    if first == 1 and last == 1:
+        return res[0, 0]
+    if first == 1 or last == 1:
+        return np.reshape(res, (-1,))
+    return res
+
+
+# ---- norms ---------------------------------------------------------------------------------------------
+def _vector_norm(x: Any, ord: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+    if ord is None or ord == 2:
+        return la.l2norm(x, axis=axis, keepdims=keepdims)
+    if isinstance(ord, str):
+        raise ValueError(f"Invalid norm order {ord!r} for vectors")
+    if ord == 0:  # the number of non-zero entries: piecewise constant
+        return np.sum(np.asarray(plain(x)) != 0, axis=axis, keepdims=keepdims).astype(float)
+    a = ew.absolute(x)
+    if ord == np.inf:
+        return st.max_(a, axis=axis, keepdims=keepdims)
+    if ord == -np.inf:
+        return st.min_(a, axis=axis, keepdims=keepdims)
+    if ord == 1:
+        return st.sum_(a, axis=axis, keepdims=keepdims)
+    p = float(ord)
+    return ew.power(st.sum_(ew.power(a, p), axis=axis, keepdims=keepdims), 1.0 / p)
+
+
+def _matrix_norm_axes(x: Any, ord: Any, row: int, col: int) -> Any:
+    if ord in (2, -2, "nuc"):
+        s = svdvals(np.moveaxis(x, (row, col), (-2, -1)))
+        last = (len(shape_of(s)) - 1,)
+        red = {2: st.max_, -2: st.min_, "nuc": st.sum_}[ord]
+        return red(s, axis=last, keepdims=False)
+    if ord in (None, "fro"):
+        return la.l2norm(x, axis=tuple(sorted((row, col))), keepdims=False)
+    if ord in (1, -1):  # max/min column sum
+        inner, outer = row, col if col < row else col - 1
+    elif ord in (np.inf, -np.inf):  # max/min row sum
+        inner, outer = col, row if row < col else row - 1
+    else:
+        raise ValueError(f"Invalid norm order {ord!r} for matrices")
+    sums = st.sum_(ew.absolute(x), axis=(inner,), keepdims=False)
+    red = st.max_ if ord in (1, np.inf) else st.min_
+    return red(sums, axis=(outer,), keepdims=False)
+
+
+def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    _real("norm", x)
+    shape = shape_of(x)
+    nd = len(shape)
+    if axis is None:
+        if ord is None:
+            return la.l2norm(x, axis=None, keepdims=bool(keepdims))
+        if nd not in (1, 2):
+            raise ValueError("Improper number of dimensions to norm.")
+        axis = tuple(range(nd))
+    elif isinstance(axis, (int, np.integer)):
+        axis = (axis,)
+    axis = tuple(operator.index(i) for i in axis)
+    for i in axis:
+        if not -nd <= i < nd:
+            raise np.exceptions.AxisError(i, nd)
+    axis = tuple(i % nd for i in axis)
+    if len(axis) == 1:
+        return _vector_norm(x, ord, axis, bool(keepdims))
+    if len(axis) != 2:
+        raise ValueError("Improper number of dimensions to norm.")
+    row, col = axis
+    if row == col:
+        raise ValueError("Duplicate axes given.")
+    res = _matrix_norm_axes(x, ord, row, col)
+    if keepdims:
+        res = np.reshape(res, tuple(1 if i in axis else n for i, n in enumerate(shape)))
+    return res
+
+
+def _matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:
+    return _norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
+
+
+def _vector_norm_handler(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
+    if axis is not None:
+        return _norm(x, ord=ord, axis=axis if not isinstance(axis, tuple) or len(axis) == 1 else
+                     _flatten_axes_error(axis), keepdims=keepdims)
+    nd = len(shape_of(x))
+    if ord == 2:
+        return la.l2norm(x, axis=None, keepdims=bool(keepdims))
+    res = _vector_norm(np.reshape(x, (-1,)), ord, (0,), False)
+    return np.reshape(res, (1,) * nd) if keepdims else res
+
+
+def _flatten_axes_error(axis: Any) -> Any:
+    raise TypeError(f"np.linalg.vector_norm with a tuple axis={axis} is not supported on traced "
+                    "values; reshape so the reduced axes are one axis, or use np.linalg.norm")
+
+
+# ---- trace: a gather of the diagonal, then a sum ---------------------------------------------------
+def _trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
+           out: Any = None) -> Any:
+    if out is not None:
+        raise TypeError("np.trace(..., out=...) writes in place; drop out=.")
+    shape = shape_of(a)
+    nd = len(shape)
+    if nd < 2:
+        raise ValueError("diag requires an array of at least two dimensions")
+    i1, i2 = operator.index(axis1) % nd, operator.index(axis2) % nd
+    if i1 == i2:
+        raise ValueError("axis1 and axis2 cannot be the same")
+    moved = np.moveaxis(a, (i1, i2), (-2, -1)) if (i1, i2) != (nd - 2, nd - 1) else a
+    n1, n2 = shape[i1], shape[i2]
+    offset = operator.index(offset)
+    length = max(0, min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2))
+    rows = np.arange(length) + max(0, -offset)
+    cols = np.arange(length) + max(0, offset)
+    d = st.getitem(moved, index=(slice(None),) * (nd - 2) + (rows, cols))
+    return st.sum_(d, axis=(nd - 2,), keepdims=False)
+
+
+def _plain_only(func: Any) -> Any:
+    def handler(*args: Any, **kwargs: Any) -> Any:
+        return func(*(plain(x) for x in args), **{k: plain(v) for k, v in kwargs.items()})
+
+    return handler
+
+
+FUNC.update({
+    np.linalg.solve: _solve,
+    np.linalg.inv: _inv_handler,
+    np.linalg.det: _det,
+    np.linalg.slogdet: _slogdet,
+    np.linalg.cholesky: _cholesky,
+    np.linalg.eigh: _eigh,
+    np.linalg.eigvalsh: _eigvalsh,
+    np.linalg.svd: _svd,
+    np.linalg.qr: _qr,
+    np.linalg.pinv: _pinv,
+    np.linalg.lstsq: _lstsq,
+    np.linalg.matrix_power: _matrix_power,
+    np.linalg.multi_dot: _multi_dot,
+    np.linalg.norm: _norm,
+    np.trace: _trace,
+    # piecewise constant in the matrix: no derivative
+    np.linalg.matrix_rank: _plain_only(np.linalg.matrix_rank),
+})
+for _name, _handler in (("svdvals", _svdvals), ("matrix_norm", _matrix_norm),
+                        ("vector_norm", _vector_norm_handler)):
+    if hasattr(np.linalg, _name):  # numpy >= 2.0
+        FUNC[getattr(np.linalg, _name)] = _handler

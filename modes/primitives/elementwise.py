@@ -9,6 +9,13 @@ Conventions at kinks (forward and reverse agree because both use these same rows
   clip has derivative 1 on the closed interval [a_min, a_max] and 0 outside;
   sqrt'(0) = +inf (the limit); wherever an infinite derivative meets an exact zero (a zero tangent
   or bar, or a zero partial further on) both modes take the product as 0;  hypot and norms give 0 at the origin;  sign, floor, ... have 0.
+  remainder (np.mod, %) and fmod at their jumps: 1 in x, -floor(x / y) (fmod: -trunc(x / y)) in y,
+  the one-sided derivative of the branch that holds there (as autograd and JAX);
+  copysign(x, y) is |x| * sign(y): sign(x) * copysign(1, y) in x (0 at x == 0, as abs), nothing in y;
+  sinc'(0) = 0 and sinc''(0) = -pi^2 / 3 (a Taylor series near 0, so every order is exact there).
+Piecewise-constant functions (floor_divide, heaviside, np.round / np.around, np.imag of real input)
+return plain values with no derivative, like floor in numpy_api.py; real and conj of real input are
+the identity.
 """
 
 from __future__ import annotations
@@ -18,10 +25,11 @@ import operator
 import numpy as np
 
 from ..registry import Primitive, plain
-from .bind import OP, UFUNC, elementwise
+from .bind import FUNC, OP, UFUNC, elementwise
 
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
+_DEG = float(np.pi / 180)
 
 
 def _safe_log(x):  # log(x) where x > 0, 0 at x == 0 (where a power's exponent partial is 0 * log 0)
@@ -146,8 +154,78 @@ for _name in ("add", "subtract", "multiply", "divide", "power", "negative", "abs
     globals()[_name].ufunc = getattr(np, _name)
 UFUNC[np.power] = power
 
+
+# ---- remainders, angles, signs, scaling ------------------------------------------------------------
+remainder = elementwise(np.remainder, "remainder",
+                        lambda ans, x, y: 1,
+                        lambda ans, x, y: -np.floor(x / y))
+fmod = elementwise(np.fmod, "fmod",
+                   lambda ans, x, y: 1,
+                   lambda ans, x, y: -np.trunc(x / y))
+logaddexp2 = elementwise(np.logaddexp2, "logaddexp2",
+                         lambda ans, x, y: np.exp2(x - ans),
+                         lambda ans, x, y: np.exp2(y - ans))
+float_power = elementwise(np.float_power, "float_power",
+                          lambda ans, x, y: y * np.float_power(x, y - 1),
+                          lambda ans, x, y: _safe_log(x) * ans)
+float_power.strong_zero = power.strong_zero
+deg2rad = elementwise(np.deg2rad, "deg2rad", lambda ans, x: _DEG)
+rad2deg = elementwise(np.rad2deg, "rad2deg", lambda ans, x: 1 / _DEG)
+copysign = elementwise(np.copysign, "copysign",
+                       lambda ans, x, y: np.sign(plain(x)) * np.copysign(1.0, plain(y)),
+                       None)
+ldexp = elementwise(np.ldexp, "ldexp", lambda ans, x, i: np.ldexp(1.0, plain(i)), None)
+
+# sinc'(x) = (cos(pi x) - sinc(x)) / x cancels near 0: there its Taylor series, sum over k >= 1 of
+# (-1)^k 2k pi^2k x^(2k-1) / (2k+1)!, whose terms past k = 6 are below 1e-16 for |x| < 0.1.
+_SINC_SERIES = tuple((-1) ** k * 2 * k * np.pi ** (2 * k) / float(np.prod(np.arange(1, 2 * k + 2)))
+                     for k in range(1, 7))
+
+
+def _sinc_partial(ans, x):
+    near = np.abs(plain(x)) < 0.1
+    u = x * x
+    series = _SINC_SERIES[-1]
+    for c in _SINC_SERIES[-2::-1]:
+        series = c + u * series
+    if not np.any(~near):
+        return x * series
+    far = np.where(near, 1.0, x)
+    return np.where(near, x * series, (np.cos(np.pi * far) - ans) / far)
+
+
+sinc = elementwise(np.sinc, "sinc", _sinc_partial)
+
+for _p in (remainder, fmod, logaddexp2, float_power, deg2rad, rad2deg, copysign, ldexp):
+    UFUNC[getattr(np, _p.name)] = _p
+FUNC[np.sinc] = sinc  # a Python function, reached through __array_function__
+UFUNC[np.radians] = deg2rad
+UFUNC[np.degrees] = rad2deg
+OP["remainder"] = remainder
+remainder.ufunc = np.remainder
+
+
+# ---- no derivative: piecewise constant, or the imaginary part of a real value ----------------------
+def _plain_valued(func):
+    """Evaluate ``func`` on the plain values: its result carries no derivative."""
+
+    def handler(*args, **kwargs):
+        return func(*(plain(a) for a in args), **{k: plain(v) for k, v in kwargs.items()})
+
+    return handler
+
+
+for _u in (np.floor_divide, np.heaviside):
+    UFUNC[_u] = _plain_valued(_u)
+for _f in (np.round, np.around, np.imag):
+    FUNC[_f] = _plain_valued(_f)
+# Complex inputs are rejected when a value is traced, so real and conj see real values only.
+FUNC[np.real] = lambda x: x
+UFUNC[np.conjugate] = lambda x: x
+
 ELEMENTWISE: tuple[Primitive, ...] = (
     add, subtract, multiply, divide, power, negative, absolute, square, reciprocal, sqrt, cbrt, exp,
     exp2, expm1, log, log1p, log2, log10, logaddexp, sin, cos, tan, arcsin, arccos, arctan, sinh,
     cosh, tanh, arcsinh, arccosh, arctanh, arctan2, hypot, maximum, minimum, fmax, fmin, where, clip,
+    remainder, fmod, logaddexp2, float_power, deg2rad, rad2deg, copysign, ldexp, sinc,
 )

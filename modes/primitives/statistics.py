@@ -1,3 +1,395 @@
-"""Reductions and statistics: variance, averages, nan-aware reductions, differences, convolutions."""
+"""Reductions and statistics: variance, averages, nan-aware reductions, differences, convolutions.
+
+Most functions compose existing primitives the way numpy computes them, so values agree with numpy
+to the last bit and derivatives come from the primitives' rules:
+
+* ``var``/``std`` (ddof, correction, mean=): mean, subtract, multiply, sum (then sqrt).
+* ``average`` (weights, traced too; returned=; keepdims): sum(a * w) / sum(w).
+* ``nansum``/``nanprod``/``nanmean``/``nanmax``/``nanmin``: ``where(isnan, identity, a)`` then the
+  reduction; the gradient is 0 at the nans. An all-nan slice gives nan (nanmax, nanmin, nanmean)
+  with a zero gradient.
+* ``ptp`` = max - min (ties share equally, as in max/min).
+* ``diff`` (n, axis, prepend, append) and ``ediff1d``: slices and subtract.
+* ``cumprod``: the product of the masked slices ``where(j <= k, x_j, 1)``: exact with zeros (it never
+  divides by x), at the cost of an n x n intermediate per slice of length n along the axis.
+* ``polyval``: Horner's scheme, with traced coefficients and/or points.
+
+Three are primitives with rules here:
+
+* ``convolve``/``correlate`` (1-D, modes 'full', 'same', 'valid'; real values): bilinear, each
+  rule is a product with the Toeplitz matrix of the other operand (a gather), so it is
+  differentiable again.
+* ``interp``: differentiable in ``x`` (the slope of the segment x lies in; outside [xp[0], xp[-1]]
+  0; at an interior knot the right segment's slope, at xp[-1] the left one's: one-sided) and in
+  ``fp`` (it is linear in fp). ``xp`` is taken as constant (no rule), ``period=`` is not supported,
+  ``left``/``right`` must be constants.
+"""
 
 from __future__ import annotations
+
+import functools
+import math
+import operator
+from typing import Any
+
+import numpy as np
+
+from ..errors import MutationError
+from ..registry import Traced, plain
+from ..unbroadcast import shape_of
+from . import elementwise as ew
+from . import structural as st
+from .bind import FUNC, structural
+from .numpy_api import _axes
+
+
+def _array(x: Any) -> Any:
+    """A plain argument as a float array (lists, scalars); traced values unchanged."""
+    return x if isinstance(x, Traced) else np.asarray(x, dtype=float)
+
+
+def _check_out(name: str, out: Any) -> None:
+    if out is not None:
+        raise MutationError(f"np.{name}(..., out=...) writes in place; drop out= and use the result.")
+
+
+def _no_where(name: str, where: Any) -> None:
+    if where is not None and where is not np._NoValue and where is not True:
+        raise TypeError(f"np.{name}(where=...) is not supported on traced values; mask the input "
+                        "with np.where before reducing")
+
+
+def _kd(keepdims: Any) -> bool:
+    return False if keepdims is np._NoValue else bool(keepdims)
+
+
+def _count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
+    return math.prod(shape if axes is None else [shape[i] for i in axes])
+
+
+# ---- variance, standard deviation, average --------------------------------------------------------
+def _var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0,
+         keepdims: Any = False, *, where: Any = None, mean: Any = None, correction: Any = None) -> Any:
+    _check_out("var", out)
+    _no_where("var", where)
+    if correction is not None and correction is not np._NoValue:
+        if ddof != 0:
+            raise ValueError("np.var: ddof and correction can't be provided simultaneously.")
+        ddof = correction
+    shape = shape_of(a)
+    axes = _axes(axis, len(shape))
+    n = _count(shape, axes)
+    if mean is None or mean is np._NoValue:
+        mean = st.sum_(a, axis=axes, keepdims=True) / n
+    d = a - mean
+    return st.sum_(d * d, axis=axes, keepdims=_kd(keepdims)) / max(n - plain(ddof), 0)
+
+
+def _std(a: Any, *args: Any, **kwargs: Any) -> Any:
+    return ew.sqrt(_var(a, *args, **kwargs))
+
+
+def _average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False, *,
+             keepdims: Any = False) -> Any:
+    shape = shape_of(a)
+    order = None if axis is None else tuple(
+        operator.index(i) % max(len(shape), 1) for i in np.atleast_1d(axis))
+    axes = _axes(axis, len(shape))
+    kd = _kd(keepdims)
+    if weights is None:
+        avg = st.sum_(a, axis=axes, keepdims=kd) / _count(shape, axes)
+        scl = np.float64(math.prod(shape) / max(math.prod(shape_of(avg)), 1))
+    else:
+        weights = _array(weights)
+        wshape = shape_of(weights)
+        if wshape != shape:
+            if order is None:
+                raise TypeError("Axis must be specified when shapes of a and weights differ.")
+            if wshape != tuple(shape[i] for i in order):
+                raise ValueError("Shape of weights must be consistent with shape of a along "
+                                 "specified axis.")
+            weights = np.transpose(weights, tuple(int(i) for i in np.argsort(order)))
+            weights = np.reshape(weights, tuple(s if i in order else 1 for i, s in enumerate(shape)))
+        scl = st.sum_(weights, axis=axes, keepdims=kd)
+        if np.any(np.asarray(plain(scl)) == 0.0):
+            raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+        avg = st.sum_(a * weights, axis=axes, keepdims=kd) / scl
+    if not returned:
+        return avg
+    if shape_of(scl) != shape_of(avg):
+        scl = np.broadcast_to(scl, shape_of(avg))
+        scl = scl if isinstance(scl, Traced) else scl.copy()
+    return avg, scl
+
+
+# ---- nan-aware reductions -------------------------------------------------------------------------
+def _nan_reduction(name: str, prim: Any, fill: float, all_nan_is_nan: bool) -> Any:
+    def handler(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
+                keepdims: Any = False, initial: Any = None, where: Any = None) -> Any:
+        _check_out(name, out)
+        _no_where(name, where)
+        if initial is not None and initial is not np._NoValue:
+            raise TypeError(f"np.{name}(initial=...) is not supported on traced values")
+        axes = _axes(axis, len(shape_of(a)))
+        kd = _kd(keepdims)
+        nans = np.isnan(plain(a))
+        if np.any(nans):
+            a = ew.where(nans, fill, a)
+        res = prim(a, axis=axes, keepdims=kd)
+        if all_nan_is_nan:
+            empty = np.all(nans, axis=axes, keepdims=kd)
+            if np.any(empty):
+                res = ew.where(empty, np.nan, res)
+        return res
+
+    handler.__name__ = name
+    return handler
+
+
+def _nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = False,
+             *, where: Any = None) -> Any:
+    _check_out("nanmean", out)
+    _no_where("nanmean", where)
+    axes = _axes(axis, len(shape_of(a)))
+    kd = _kd(keepdims)
+    nans = np.isnan(plain(a))
+    if np.any(nans):
+        a = ew.where(nans, 0.0, a)
+    count = np.sum(~nans, axis=axes, keepdims=kd)
+    if not np.any(count == 0):
+        return st.sum_(a, axis=axes, keepdims=kd) / count
+    # All-nan slices: nan, without dividing by the zero count (which would poison the gradient).
+    return ew.where(count == 0, np.nan, st.sum_(a, axis=axes, keepdims=kd) / np.maximum(count, 1))
+
+
+def _ptp(a: Any, axis: Any = None, out: Any = None, keepdims: Any = False) -> Any:
+    _check_out("ptp", out)
+    kw = {"axis": _axes(axis, len(shape_of(a))), "keepdims": _kd(keepdims)}
+    return st.max_(a, **kw) - st.min_(a, **kw)
+
+
+# ---- cumulative product ---------------------------------------------------------------------------
+def _cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    _check_out("cumprod", out)
+    if axis is None:
+        a, axis = np.ravel(a), 0
+    nd = len(shape_of(a))
+    (axis,) = _axes(operator.index(axis), nd)
+    n = shape_of(a)[axis]
+    x = np.moveaxis(a, axis, -1) if axis != nd - 1 else a
+    # prefix[..., k, j] = x[..., j] for j <= k, else 1: its product over j is the k-th partial product.
+    prefix = ew.where(np.tri(n, dtype=bool), np.expand_dims(x, -2), 1.0)
+    y = st.prod(prefix, axis=(nd,), keepdims=False)
+    return np.moveaxis(y, -1, axis) if axis != nd - 1 else y
+
+
+# ---- differences ----------------------------------------------------------------------------------
+def _diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = np._NoValue,
+          append: Any = np._NoValue) -> Any:
+    if n == 0:
+        return a
+    if n < 0:
+        raise ValueError("order must be non-negative but got " + repr(n))
+    shape = shape_of(a)
+    nd = len(shape)
+    if nd == 0:
+        raise ValueError("diff requires input that is at least one dimensional")
+    (axis,) = _axes(operator.index(axis), nd)
+    parts = []
+    for extra in (prepend, None, append):
+        if extra is None:
+            parts.append(a)
+        elif extra is not np._NoValue:
+            extra = _array(extra)
+            if not shape_of(extra):
+                extra = np.broadcast_to(extra, shape[:axis] + (1,) + shape[axis + 1:])
+            parts.append(extra)
+    if len(parts) > 1:
+        a = np.concatenate(parts, axis)
+    later = (slice(None),) * axis + (slice(1, None),)
+    earlier = (slice(None),) * axis + (slice(None, -1),)
+    for _ in range(n):
+        a = a[later] - a[earlier]
+    return a
+
+
+def _ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Any:
+    ary = np.ravel(ary)
+    parts = [ary[1:] - ary[:-1]]
+    if to_begin is not None:
+        parts.insert(0, np.ravel(_array(to_begin)))
+    if to_end is not None:
+        parts.append(np.ravel(_array(to_end)))
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+# ---- convolve, correlate --------------------------------------------------------------------------
+_MODES = {"v": "valid", "s": "same", "f": "full", 0: "valid", 1: "same", 2: "full"}
+
+
+@functools.lru_cache(maxsize=256)
+def _toeplitz_indices(kind: str, mode: str, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index tables with ``out[r] = sum_j a[j] * vpad[iv[r, j]] = sum_i v[i] * apad[ia[r, i]]``
+    (``vpad``/``apad``: the operand with a zero appended, index m/n for "no term")."""
+    length = {"full": n + m - 1, "same": max(n, m), "valid": max(n, m) - min(n, m) + 1}[mode]
+    # Offset of the kept outputs within the full result (numpy swaps the operands when m > n).
+    if mode == "full":
+        start = 0
+    elif mode == "valid":
+        start = min(n, m) - 1
+    elif kind == "convolve":
+        start = min(n, m) - 1 - min(n, m) // 2
+    else:
+        start = m - 1 - m // 2 if n >= m else n // 2
+    r = np.arange(length)[:, None]
+    j, i = np.arange(n)[None, :], np.arange(m)[None, :]
+    # A term a[j] * v[i] lands on r = j + i - start (convolve) or j - i + m - 1 - start (correlate).
+    if kind == "convolve":
+        iv, ia = r + start - j, r + start - i
+    else:
+        iv, ia = j + m - 1 - start - r, r + start - (m - 1) + i
+    iv = np.where((iv >= 0) & (iv < m), iv, m)
+    ia = np.where((ia >= 0) & (ia < n), ia, n)
+    return iv, ia
+
+
+def _pad(x: Any) -> Any:
+    return np.concatenate([x, np.zeros(1)])
+
+
+def _toeplitz(kind: str, mode: str, a: Any, v: Any, which: int) -> Any:
+    """The matrix T with out = T @ (a if which == 0 else v): shape (len(out), len(operand))."""
+    iv, ia = _toeplitz_indices(kind, mode, shape_of(a)[0], shape_of(v)[0])
+    return _pad(v)[iv] if which == 0 else _pad(a)[ia]
+
+
+def _bilinear(kind: str, fn: Any) -> Any:
+    def jvp(which: int) -> Any:
+        return lambda g, ans, a, v, mode: g @ np.swapaxes(_toeplitz(kind, mode, a, v, which), 0, 1)
+
+    def vjp(which: int) -> Any:
+        return lambda g, ans, a, v, mode: g @ _toeplitz(kind, mode, a, v, which)
+
+    return structural(lambda a, v, mode: fn(a, v, mode=mode), kind,
+                      jvp=(jvp(0), jvp(1)), vjp=(vjp(0), vjp(1)))
+
+
+convolve = _bilinear("convolve", np.convolve)
+correlate = _bilinear("correlate", np.correlate)
+
+
+def _conv_handler(prim: Any, default: str) -> Any:
+    def handler(a: Any, v: Any, mode: Any = default) -> Any:
+        key = mode.lower()[:1] if isinstance(mode, str) else mode
+        if key not in _MODES:
+            raise ValueError(f"np.{prim.name}: mode must be 'full', 'same' or 'valid', not {mode!r}")
+        ops = []
+        for x in (a, v):
+            x = _array(x)
+            nd = len(shape_of(x))
+            if nd > 1:
+                raise ValueError(f"np.{prim.name} on traced values takes 1-D arrays, got {nd}-D")
+            if shape_of(x) == (0,):
+                raise ValueError(f"np.{prim.name}: an operand is empty")
+            ops.append(st.reshape(x, shape=(1,)) if nd == 0 else x)
+        return prim(*ops, mode=_MODES[key])
+
+    handler.__name__ = prim.name
+    return handler
+
+
+# ---- interp ---------------------------------------------------------------------------------------
+def _segments(x: Any, xp: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For each point of x (flattened): its segment's left knot k, right knot k1, and the masks
+    below xp[0] and above xp[-1]."""
+    xv, xpv = np.asarray(plain(x), dtype=float).reshape(-1), np.asarray(plain(xp), dtype=float)
+    k = np.clip(np.searchsorted(xpv, xv, side="right") - 1, 0, max(len(xpv) - 2, 0))
+    return k, np.minimum(k + 1, len(xpv) - 1), xv < xpv[0], xv > xpv[-1]
+
+
+def _interp_slope(x: Any, xp: Any, fp: Any) -> Any:
+    """d interp / dx: the slope of x's segment, 0 outside [xp[0], xp[-1]] (shape of x)."""
+    k, k1, below, above = _segments(x, xp)
+    xpv = np.asarray(plain(xp), dtype=float)
+    width = np.where(k1 > k, xpv[k1] - xpv[k], 1.0)
+    slope = (fp[k1] - fp[k]) / width * (~(below | above))
+    return np.reshape(slope, shape_of(x))
+
+
+def _interp_weights(x: Any, xp: Any, fp: Any, left: Any, right: Any) -> Any:
+    """The matrix W (x.size, len(fp)) with interp(x) = W @ fp where left/right default to fp's ends."""
+    k, k1, below, above = _segments(x, xp)
+    xpv = np.asarray(plain(xp), dtype=float)
+    m = len(xpv)
+    inside = ~(below | above)
+    width = np.where(k1 > k, xpv[k1] - xpv[k], 1.0)
+    t = (np.reshape(x, (-1,)) - xpv[k]) / width * inside  # traced in x: d W / dx is the slope
+    t = np.reshape(t, (-1, 1))
+    eye = np.eye(m)
+    w = eye[k] * inside[:, None] * (1 - t) + eye[k1] * inside[:, None] * t
+    ends = eye[0] * (below[:, None] & (left is None)) + eye[m - 1] * (above[:, None] & (right is None))
+    return w + ends
+
+
+def _batch(g: Any, x: Any) -> tuple[int, ...]:
+    return shape_of(g)[: len(shape_of(g)) - len(shape_of(x))]
+
+
+interp = structural(
+    lambda x, xp, fp, left, right: np.interp(x, xp, fp, left=left, right=right), "interp",
+    jvp=(lambda g, ans, x, xp, fp, left, right: g * _interp_slope(x, xp, fp),
+         None,
+         lambda g, ans, x, xp, fp, left, right: np.reshape(
+             g @ np.swapaxes(_interp_weights(x, xp, fp, left, right), 0, 1),
+             _batch(g, fp) + shape_of(x))),
+    vjp=(lambda g, ans, x, xp, fp, left, right: g * _interp_slope(x, xp, fp),
+         None,
+         lambda g, ans, x, xp, fp, left, right: np.reshape(
+             g, _batch(g, ans) + (math.prod(shape_of(x)),)) @ _interp_weights(x, xp, fp, left, right)),
+)
+
+
+def _interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period: Any = None) -> Any:
+    if period is not None:
+        raise TypeError("np.interp(period=...) is not supported on traced values; reduce x modulo "
+                        "the period and extend xp, fp by one period yourself")
+    if isinstance(left, Traced) or isinstance(right, Traced):
+        raise TypeError("np.interp: left= and right= must be constants on traced values; use "
+                        "np.where(x < xp[0], left, np.interp(x, xp, fp)) for a traced one")
+    xp, fp = _array(xp), _array(fp)
+    if not isinstance(x, float):
+        x = _array(x)
+    if len(shape_of(xp)) != 1 or shape_of(xp) != shape_of(fp) or shape_of(xp) == (0,):
+        raise ValueError("np.interp: xp and fp must be non-empty 1-D sequences of the same length")
+    return interp(x, xp, fp, left=left, right=right)
+
+
+# ---- polyval --------------------------------------------------------------------------------------
+def _polyval(p: Any, x: Any) -> Any:
+    p = _array(p)
+    x = x if isinstance(x, float) else _array(x)
+    # numpy starts from zeros_like(x): y = 0 * x + p[0] = p[0], then y = y * x + p[i].
+    y = p[0] + np.zeros(shape_of(x))
+    for i in range(1, shape_of(p)[0]):
+        y = y * x + p[i]
+    return y
+
+
+FUNC.update({
+    np.var: _var,
+    np.std: _std,
+    np.average: _average,
+    np.nansum: _nan_reduction("nansum", st.sum_, 0.0, False),
+    np.nanprod: _nan_reduction("nanprod", st.prod, 1.0, False),
+    np.nanmax: _nan_reduction("nanmax", st.max_, -np.inf, True),
+    np.nanmin: _nan_reduction("nanmin", st.min_, np.inf, True),
+    np.nanmean: _nanmean,
+    np.ptp: _ptp,
+    np.cumprod: _cumprod,
+    np.diff: _diff,
+    np.ediff1d: _ediff1d,
+    np.convolve: _conv_handler(convolve, "full"),
+    np.correlate: _conv_handler(correlate, "valid"),
+    np.interp: _interp,
+    np.polyval: _polyval,
+})

@@ -148,6 +148,13 @@ class Dual(ArrayBox):
             t_out = structural_tangent(prim, ans, vals, tangents, kwargs)
             if t_out is None:
                 return ans
+            if prim.user and shape_of(t_out)[1:] != shape_of(ans):
+                want = shape_of(t_out)[:1] + shape_of(ans)
+                try:
+                    t_out = np.broadcast_to(t_out, want)
+                except ValueError:
+                    i = next(i for i, t in enumerate(tangents) if t is not None)
+                    raise prim.shape_error("jvp", i, shape_of(t_out), want) from None
         out = Dual(ans, t_out, level)
         if RECORD is not None:
             RECORD.append((prim, args, out))

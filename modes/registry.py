@@ -41,8 +41,11 @@ class Primitive:
     # checkpoint); consume=False when the tape is kept for further sweeps.
     vjp_joint: Any = None
 
+    # Registered by a user (modes.primitive): its rules' results are checked for shape.
+    user: bool = False
+
     __slots__ = ("fn", "name", "partials", "reads", "jvp", "vjp", "linear", "vjp_accumulate",
-                 "variadic", "__dict__")
+                 "variadic", "nargs", "__dict__")
 
     def __init__(
         self,
@@ -82,6 +85,10 @@ class Primitive:
         self.linear = linear
         # Optional in-place form of a vjp for a sparse parent (indexing): acc(bar, g, ans, x, **kw).
         self.vjp_accumulate = vjp_accumulate
+        # How many positional arguments the rules describe (None: any number).
+        rules = self.partials if self.partials is not None else (
+            None if self.variadic else self.vjp)
+        self.nargs = None if rules is None else len(rules)
 
 
     def vjp_rule(self, i: int) -> Rule | None:
@@ -97,7 +104,21 @@ class Primitive:
             "modes.primitive(fn, name=..., partials=(...)) giving a rule for every argument."
         )
 
+    def shape_error(self, kind: str, i: int, got: tuple[int, ...], want: tuple[int, ...]) -> RuleError:
+        return RuleError(
+            f"primitive {self.name!r}: its {kind} rule for argument {i} returned shape {got}, but "
+            f"{want} was expected (the leading batch axes followed by the "
+            f"{'argument' if kind == 'vjp' else 'output'}'s shape). Rules receive g with leading "
+            "batch axes and must address the trailing axes only."
+        )
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.nargs is not None and len(args) != self.nargs:
+            raise RuleError(
+                f"primitive {self.name!r} was called with {len(args)} positional arguments but its "
+                f"rules describe {self.nargs}; give one rule per positional argument (None for an "
+                "argument with no derivative), and pass options as keyword arguments."
+            )
         return apply(self, args, kwargs)
 
     def __repr__(self) -> str:
@@ -178,4 +199,6 @@ def primitive(
     ``None`` in place of a rule marks an argument with no derivative. Keyword arguments are passed to
     ``fn`` and to every rule unchanged and are never differentiated.
     """
-    return Primitive(fn, name or getattr(fn, "__name__", "primitive"), partials, jvp, vjp, linear)
+    prim = Primitive(fn, name or getattr(fn, "__name__", "primitive"), partials, jvp, vjp, linear)
+    prim.user = True
+    return prim

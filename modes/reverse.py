@@ -361,6 +361,18 @@ def _shape_only(v: Any) -> Any:
     return ShapeOnly(v.shape) if isinstance(v, Traced) else v
 
 
+def _fit(c: Any, target: tuple[int, ...], batch_ndim: int, prim: Primitive, argnum: int) -> Any:
+    """A rule's cotangent summed or broadcast to ``target``; a shape that fits neither way is the
+    rule's mistake, named as such."""
+    try:
+        fitted = unbroadcast(c, target, batch_ndim)
+    except ValueError:
+        fitted = None
+    if fitted is None or shape_of(fitted) != target:
+        raise prim.shape_error("vjp", argnum, shape_of(c), target)
+    return fitted
+
+
 def reverse_sweep(
     tape: Tape,
     out_index: int,
@@ -546,7 +558,7 @@ def reverse_sweep(
             else:
                 c = prim.vjp[argnum](g, ans, *args, **kwargs)  # type: ignore[index]
             if shape_of(c) != target:
-                c = unbroadcast(c, target, batch_ndim)
+                c = _fit(c, target, batch_ndim, prim, argnum)
             if steps is not None:
                 steps.append((j, c, None))
             if b is None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..registry import Primitive, Rule
+from ..registry import Primitive, Rule, plain
 from ..tracing import FUNCTION_HANDLERS as FUNC
 from ..tracing import OPS as OP
 from ..tracing import UFUNC_HANDLERS as UFUNC
 
-__all__ = ["FUNC", "OP", "UFUNC", "elementwise", "structural", "REGISTRY"]
+__all__ = ["FUNC", "OP", "UFUNC", "elementwise", "no_derivative", "structural", "REGISTRY"]
 
 # Every primitive modes ships, by name: the table the registry-driven tests walk.
 REGISTRY: dict[str, Primitive] = {}
@@ -35,3 +35,23 @@ def structural(
     p = Primitive(fn, name, jvp=jvp, vjp=vjp, linear=linear, vjp_accumulate=vjp_accumulate)
     REGISTRY[name] = p
     return p
+
+
+def no_derivative(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A binding for a function whose result carries no derivative: evaluated on the plain values.
+
+    Only for functions that are piecewise constant in their inputs (sign, floor, comparisons,
+    argmax, shapes...): their derivative is 0 wherever it exists, and
+    ``tests/test_piecewise_constant.py`` checks each one against finite differences. The handler
+    keeps ``func`` as ``handler.piecewise_constant`` so the tests can find every such binding.
+    """
+
+    def handler(*args: Any, **kwargs: Any) -> Any:
+        args = tuple(
+            [plain(a) for a in x] if isinstance(x, (list, tuple)) else plain(x) for x in args
+        )
+        return func(*args, **{k: plain(v) for k, v in kwargs.items()})
+
+    handler.piecewise_constant = func  # type: ignore[attr-defined]
+    handler.__name__ = getattr(func, "__name__", "handler")
+    return handler

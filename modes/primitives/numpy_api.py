@@ -19,7 +19,7 @@ from ..unbroadcast import shape_of
 from . import elementwise as ew
 from . import linalg as la
 from . import structural as st
-from .bind import FUNC, UFUNC
+from .bind import FUNC, UFUNC, no_derivative
 
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...] | None:
@@ -281,20 +281,28 @@ def _clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, **kwarg
     return ew.clip(a, lo, hi)
 
 
+def _full_like(a: Any, fill_value: Any, dtype: Any = None, order: str = "K", subok: bool = True,
+               shape: Any = None, **kwargs: Any) -> Any:
+    """Constant in ``a``; the fill value, when traced, is broadcast (its derivative sums back)."""
+    shape = shape_of(a) if shape is None else ((shape,) if isinstance(shape, int) else tuple(shape))
+    if isinstance(fill_value, Traced):
+        return _broadcast_to(fill_value, shape)
+    return np.full(shape, fill_value, dtype=dtype if dtype is not None else np.asarray(plain(a)).dtype)
+
+
+def _copyto(dst: Any, src: Any, *args: Any, **kwargs: Any) -> None:
+    raise MutationError(
+        "np.copyto (also used by np.full_like(plain, traced) and np.put-like code) writes a traced "
+        "value into an existing array, which would drop its derivative. Build a new array instead: "
+        "np.broadcast_to(v, shape), np.where(mask, v, x), or collect values in a list and np.stack."
+    )
+
+
 def _copy(a: Any, *args: Any, **kwargs: Any) -> Any:
     return a
 
 
-def _no_derivative(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Evaluate ``func`` on the plain values: its result carries no derivative."""
 
-    def handler(*args: Any, **kwargs: Any) -> Any:
-        args = tuple(
-            [plain(a) for a in x] if isinstance(x, (list, tuple)) else plain(x) for x in args
-        )
-        return func(*args, **{k: plain(v) for k, v in kwargs.items()})
-
-    return handler
 
 
 FUNC.update({
@@ -330,20 +338,22 @@ FUNC.update({
     np.where: _where,
     np.clip: _clip,
     np.copy: _copy,
+    np.full_like: _full_like,
+    np.copyto: _copyto,
     np.asanyarray: _copy,
 })
 
 # Functions whose result carries no derivative: shapes, predicates, index computations.
 for _f in (np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero, np.isclose,
-           np.allclose, np.array_equal, np.zeros_like, np.ones_like, np.empty_like, np.full_like,
+           np.allclose, np.array_equal, np.zeros_like, np.ones_like, np.empty_like,
            np.result_type, np.iscomplexobj, np.isrealobj, np.count_nonzero, np.searchsorted,
            np.any, np.all):
-    FUNC[_f] = _no_derivative(_f)
+    FUNC[_f] = no_derivative(_f)
 
 # Ufuncs with a zero derivative or a non-float result (comparisons, predicates, rounding).
 for _u in (np.sign, np.floor, np.ceil, np.trunc, np.rint, np.less, np.less_equal, np.greater,
            np.greater_equal, np.equal, np.not_equal, np.isfinite, np.isinf, np.isnan, np.signbit,
            np.logical_and, np.logical_or, np.logical_not, np.logical_xor):
-    UFUNC[_u] = _no_derivative(_u)
+    UFUNC[_u] = no_derivative(_u)
 UFUNC[np.matmul] = la.matmul
 UFUNC[np.square] = ew.square

@@ -14,7 +14,11 @@ class RuleError(ModesError, TypeError):
 class UnsupportedFunctionError(ModesError, TypeError):
     """A numpy function with no registered derivative rule was called on a traced value."""
 
-    def __init__(self, fname: str) -> None:
+    def __init__(self, fname: str, message: str | None = None) -> None:
+        self.function = fname
+        if message is not None:
+            super().__init__(message)
+            return
         super().__init__(
             f"{fname} has no derivative rule in modes, so it cannot be applied to a traced value. "
             f"Register it once with modes.primitive(fn, name={fname!r}, partials=(...)) for an "

@@ -85,6 +85,26 @@ def _has_object_array(args: Any) -> bool:
     return False
 
 
+def _scipy_caller() -> str | None:
+    """The outermost scipy function on the call stack (``scipy.special.logsumexp``), if any."""
+    frame = sys._getframe(2)
+    found = None
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module == "scipy" or module.startswith("scipy."):
+            public = ".".join(p for p in module.split(".")[:2] if not p.startswith("_"))
+            found = f"{public}.{frame.f_code.co_qualname}"
+        elif found is not None:
+            return found
+        frame = frame.f_back
+    return found
+
+
+def _drop_in_hint(scipy_function: str) -> str:
+    parts = scipy_function.split(".")
+    return "modes." + ".".join(parts[:2]) if len(parts) > 2 else "modes.scipy"
+
+
 def _numpy_name(func: Any) -> str:
     module = getattr(func, "__module__", "numpy") or "numpy"
     module = module.replace("numpy.linalg._linalg", "numpy.linalg").replace("numpy._core", "numpy")
@@ -144,6 +164,14 @@ class ArrayBox(Traced):
         # it meets a traced operation or is returned (lift_object_array).
         if dtype is not None and np.dtype(dtype) != np.dtype(object):
             raise TracedConversionError(_CONVERSION_ADVICE)
+        scipy_function = _scipy_caller()
+        if scipy_function is not None:
+            raise UnsupportedFunctionError(
+                scipy_function,
+                f"{scipy_function} is written in Python and converts its inputs with np.asarray, "
+                "so modes cannot trace through it. Use the drop-in of the same name in "
+                f"modes.scipy ({_drop_in_hint(scipy_function)}) or register it with "
+                "modes.primitive.")
         shape = self.shape
         out = np.empty(shape, dtype=object)
         if not shape:

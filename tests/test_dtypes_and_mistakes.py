@@ -206,3 +206,13 @@ def test_unsupported_scipy_ufunc_is_named_as_scipy() -> None:
     special = pytest.importorskip("scipy.special")
     with pytest.raises(modes.UnsupportedFunctionError, match=r"scipy\.special\.struve"):
         modes.grad(lambda x: np.sum(special.struve(1.0, x)))(np.ones(2))
+
+
+def test_python_level_scipy_function_is_named_with_its_drop_in() -> None:
+    special = pytest.importorskip("scipy.special")
+    stats = pytest.importorskip("scipy.stats")
+    with pytest.raises(modes.UnsupportedFunctionError,
+                       match=r"scipy\.special\.logsumexp .*modes\.scipy\.special"):
+        modes.grad(lambda x: special.logsumexp(x))(np.ones(2))
+    with pytest.raises(modes.UnsupportedFunctionError, match=r"scipy\.stats\..*logpdf .*modes\.scipy\.stats"):
+        modes.grad(lambda x: np.sum(stats.norm.logpdf(x)), mode="forward")(np.ones(2))

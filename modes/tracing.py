@@ -16,8 +16,28 @@ import numpy as np
 from .errors import MutationError, TracedConversionError, UnsupportedFunctionError, UnsupportedMethodError
 from .registry import Traced, plain
 
-UFUNC_HANDLERS: dict[np.ufunc, Callable[..., Any]] = {}
-FUNCTION_HANDLERS: dict[Callable[..., Any], Callable[..., Any]] = {}
+class Bindings(dict):
+    """numpy function (or ufunc) -> handler, remembering which module bound each one (for the
+    generated list of what is supported, ``modes.supported``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.origin: dict[Any, str] = {}
+
+    def __setitem__(self, key: Any, handler: Any) -> None:
+        super().__setitem__(key, handler)
+        self.origin[key] = sys._getframe(1).f_globals.get("__name__", "?")
+
+    def update(self, other: Any = (), **kw: Any) -> None:  # type: ignore[override]
+        module = sys._getframe(1).f_globals.get("__name__", "?")
+        items = other.items() if hasattr(other, "items") else other
+        for key, handler in items:
+            super().__setitem__(key, handler)
+            self.origin[key] = module
+
+
+UFUNC_HANDLERS: Bindings = Bindings()
+FUNCTION_HANDLERS: Bindings = Bindings()
 
 
 class _Ops(dict):

@@ -1,7 +1,7 @@
 """The shipped primitive table. Importing this package registers every primitive and binding."""
 
 from . import elementwise, linalg, numpy_api, structural  # noqa: F401
-from . import contractions, decompositions, order, special, statistics  # noqa: F401
+from . import building, contractions, decompositions, order, special, statistics  # noqa: F401
 from .bind import REGISTRY
 
 __all__ = ["REGISTRY"]

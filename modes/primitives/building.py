@@ -53,9 +53,10 @@ def _entry_map(func: Callable[..., Any]) -> Callable[..., Any]:
     """The binding of a numpy function that only moves the entries of its first argument."""
 
     def handler(a: Any, *args: Any, **kwargs: Any) -> Any:
+        a = _arr(a)
         args = tuple(plain(v) for v in args)
         kwargs = {k: plain(v) for k, v in kwargs.items()}
-        return _gather(a, func(_entry_numbers(_arr(a)), *args, **kwargs))
+        return _gather(a, func(_entry_numbers(a), *args, **kwargs))
 
     handler.__name__ = func.__name__
     return handler

@@ -205,6 +205,9 @@ def _pull(out: Any, tape: Tape, leaves: list[Var], level: int, seed: Any, batch_
 
 
 def _scalar_check(value: Any) -> None:
+    t = type(value)
+    if t is float or t is np.float64:
+        return
     if is_container(value):
         raise TypeError(
             f"grad needs a function that returns a scalar, but it returned a {type(value).__name__}. "
@@ -273,12 +276,23 @@ class _Inputs:
         return [unflatten(d, flat[a:b]) for d, (a, b) in zip(self.defs, self.spans)]
 
 
+def _plain_leaves(args: tuple, nums: tuple[int, ...]) -> bool:
+    """True when every differentiated argument is a float or an array (no containers)."""
+    for i in nums:
+        t = type(args[i])
+        if t is not float and t is not np.ndarray and is_container(args[i]):
+            return False
+    return True
+
+
 def _where_in(d: TreeDef, k: int) -> str:
     return f"leaf {k} of {describe(d)}"
 
 
 def _like(result: Any, x: Any) -> Any:
     """A derivative with respect to ``x`` in ``x``'s precision; complex derivatives are an error."""
+    if type(result) is float:
+        return result
     dtype = getattr(result, "dtype", None)
     if dtype is not None and dtype.kind == "c":
         raise TypeError(
@@ -342,6 +356,9 @@ class _Output:
 
 
 def _check_output(value: Any, what: str) -> None:
+    t = type(value)
+    if t is float or (t is np.ndarray or t is np.float64) and value.dtype.kind == "f":
+        return
     if value is None:
         raise TypeError(f"{what}: f returned None; it must return the number to differentiate "
                         "(a missing return statement?)")
@@ -384,11 +401,20 @@ def value_and_grad(f: Callable[..., Any], argnum: ArgNum = 0, mode: Mode = "reve
         if nargs not in cache:
             cache[nargs] = _argnums(argnum, nargs)
         nums, single = cache[nargs]
-        inputs = _Inputs(f, args, kwargs, nums)
-        wrapped = _Output(inputs.fn, has_aux, allow_container=False) if has_aux else None
-        fn = wrapped if wrapped is not None else inputs.fn
-        args_l = inputs.args
-        nums = inputs.nums
+        inputs = None
+        if not kwargs and not has_aux and _plain_leaves(args, nums):  # the hot path
+            fn = f
+            args_l = list(args)
+            for i in nums:
+                args_l[i] = as_float_input(args_l[i], f"argument {i}")
+        else:
+            inputs = _Inputs(f, args, kwargs, nums)
+            fn = inputs.fn
+            args_l = inputs.args
+            nums = inputs.nums
+        wrapped = _Output(fn, has_aux, allow_container=False) if has_aux else None
+        if wrapped is not None:
+            fn = wrapped
         if mode == "reverse":
             out, tape, leaves, level = _record(fn, args_l, nums)
             out = _as_value(out)
@@ -397,7 +423,7 @@ def value_and_grad(f: Callable[..., Any], argnum: ArgNum = 0, mode: Mode = "reve
             _scalar_check(value)
             flat = _pull(out, tape, leaves, level, 1.0, 0, retain=False)
         else:
-            level = levels.current() + 1
+            level = levels.current() + 1 if has_aux else 0
             value, cols = _forward_jacobian(fn, args_l, nums, None)
             _check_output(value, "grad")
             _scalar_check(value)
@@ -414,7 +440,10 @@ def value_and_grad(f: Callable[..., Any], argnum: ArgNum = 0, mode: Mode = "reve
                 else:  # a Python float, as reverse mode returns for scalar inputs
                     flat.append(values[offset] if values is not None else col[offset])
                     offset += 1
-        grads = inputs.per_argument(flat)
+        if inputs is None:
+            grads = [b if type(b) is float else _like(b, args_l[i]) for b, i in zip(flat, nums)]
+        else:
+            grads = inputs.per_argument(flat)
         g = grads[0] if single else tuple(grads)
         if wrapped is not None:
             return (value, wrapped.strip_aux(level)), g

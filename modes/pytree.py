@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, NamedTuple
 
+import numpy as np
+
+_ndarray = np.ndarray
 _NODES: dict[type, tuple[Callable[[Any], tuple[Iterable[Any], Hashable]],
                          Callable[[Hashable, list[Any]], Any]]] = {}
 
@@ -53,6 +56,8 @@ def _is_namedtuple(x: Any) -> bool:
 def is_container(x: Any) -> bool:
     """True for a value with structure (dict, list, tuple, namedtuple, None, registered type)."""
     t = type(x)
+    if t is float or t is _ndarray:  # the common leaves, decided first
+        return False
     return t is dict or t is list or t is tuple or x is None or t in _NODES or _is_namedtuple(x) \
         or isinstance(x, dict)
 

@@ -251,7 +251,7 @@ class ArrayBox(Traced):
         handler = FUNCTION_HANDLERS.get(func)
         if handler is None:
             raise UnsupportedFunctionError(_numpy_name(func))
-        if _has_object_array(args):
+        if (len(args) > 1 or type(args[0]) is not type(self)) and _has_object_array(args):
             args = tuple(list(lift_args(a)) if type(a) is list or type(a) is tuple else a
                          for a in lift_args(args))
         return handler(*args, **kwargs)

@@ -1,4 +1,4 @@
-"""Linear algebra beyond matmul: solves, inverses, determinants, decompositions and norms; JVP and VJP side by side.
+"""Linear algebra beyond matmul: solves, determinants, decompositions, norms; JVP and VJP side by side.
 
 The rules follow Giles, "Collected matrix derivative results for forward and reverse mode AD"
 (2008); QR follows Walter & Lehmann (2018), pinv and lstsq Golub & Pereyra (1973). Every rule is
@@ -40,12 +40,11 @@ Conventions (real float input only; complex input raises TypeError):
 from __future__ import annotations
 
 import operator
-from functools import reduce
 from typing import Any
 
 import numpy as np
 
-from ..registry import Traced, plain
+from ..registry import plain
 from ..unbroadcast import expand_tangent, shape_of, unbroadcast
 from . import elementwise as ew
 from . import linalg as la
@@ -548,8 +547,6 @@ def _lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
                                     f"right-hand side, got shapes {sa} and {sb}")
     vector = len(sb) == 1
     x = lstsq(a, np.expand_dims(b, -1) if vector else b, rcond=rcond)
-    rank = np.linalg.matrix_rank(np.asarray(plain(a)),
-                                 tol=None if rcond is None else None)
     _, _, rank, _ = np.linalg.lstsq(np.asarray(plain(a)), np.asarray(plain(b)), rcond=rcond)
     m, n = sa
     if rank == n and m > n:
@@ -707,19 +704,19 @@ def _matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:
 
 
 def _vector_norm_handler(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
-    if axis is not None:
-        return _norm(x, ord=ord, axis=axis if not isinstance(axis, tuple) or len(axis) == 1 else
-                     _flatten_axes_error(axis), keepdims=keepdims)
-    nd = len(shape_of(x))
-    if ord == 2:
-        return la.l2norm(x, axis=None, keepdims=bool(keepdims))
-    res = _vector_norm(np.reshape(x, (-1,)), ord, (0,), False)
-    return np.reshape(res, (1,) * nd) if keepdims else res
-
-
-def _flatten_axes_error(axis: Any) -> Any:
-    raise TypeError(f"np.linalg.vector_norm with a tuple axis={axis} is not supported on traced "
-                    "values; reshape so the reduced axes are one axis, or use np.linalg.norm")
+    """The reduced axes (all when ``axis=None``) are moved last and flattened into one."""
+    _real("vector_norm", x)
+    shape = shape_of(x)
+    nd = len(shape)
+    if isinstance(axis, (int, np.integer)):
+        return _vector_norm(x, ord, (operator.index(axis) % nd,), bool(keepdims))
+    axes = tuple(range(nd)) if axis is None else tuple(operator.index(i) % nd for i in axis)
+    rest = tuple(n for i, n in enumerate(shape) if i not in axes)
+    flat = np.reshape(np.moveaxis(x, axes, tuple(range(nd - len(axes), nd))), rest + (-1,))
+    res = _vector_norm(flat, ord, (len(rest),), False)
+    if keepdims:
+        res = np.reshape(res, tuple(1 if i in axes else n for i, n in enumerate(shape)))
+    return res
 
 
 # ---- trace: a gather of the diagonal, then a sum ---------------------------------------------------

@@ -234,35 +234,8 @@ def _vdot(a: Any, b: Any) -> Any:
     return la.matmul(_ravel(a), _ravel(b))
 
 
-def _trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, **kwargs: Any) -> Any:
-    shape = shape_of(a)
-    if len(shape) != 2 or offset != 0:
-        return _unsupported("np.trace beyond the main diagonal of a 2-D array")
-    n = min(shape)
-    return st.sum_(st.getitem(a, index=(np.arange(n), np.arange(n))), axis=None, keepdims=False)
-
-
 def _unsupported(name: str) -> Any:
     raise UnsupportedFunctionError(name)
-
-
-def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
-    shape = shape_of(x)
-    axes = _axes(axis, len(shape))
-    nred = len(shape) if axes is None else len(axes)
-    if ord is None or (ord == "fro" and nred == 2) or (ord == 2 and nred == 1):
-        return la.l2norm(x, axis=axes, keepdims=bool(keepdims))
-    if nred != 1:
-        return _unsupported(f"np.linalg.norm with ord={ord!r} on a matrix")
-    a = ew.absolute(x)
-    if ord == np.inf:
-        return st.max_(a, axis=axes, keepdims=bool(keepdims))
-    if ord == -np.inf:
-        return st.min_(a, axis=axes, keepdims=bool(keepdims))
-    if ord == 1:
-        return st.sum_(a, axis=axes, keepdims=bool(keepdims))
-    p = float(ord)
-    return ew.power(st.sum_(ew.power(a, p), axis=axes, keepdims=bool(keepdims)), 1.0 / p)
 
 
 def _where(condition: Any, x: Any = None, y: Any = None) -> Any:
@@ -296,6 +269,9 @@ def _copyto(dst: Any, src: Any, *args: Any, **kwargs: Any) -> None:
         "value into an existing array, which would drop its derivative. Build a new array instead: "
         "np.broadcast_to(v, shape), np.where(mask, v, x), or collect values in a list and np.stack."
     )
+
+
+_copyto.refuses = True  # type: ignore[attr-defined]
 
 
 def _copy(a: Any, *args: Any, **kwargs: Any) -> Any:
@@ -333,8 +309,6 @@ FUNC.update({
     np.inner: _inner,
     np.outer: _outer,
     np.vdot: _vdot,
-    np.trace: _trace,
-    np.linalg.norm: _norm,
     np.where: _where,
     np.clip: _clip,
     np.copy: _copy,

@@ -8,14 +8,15 @@ Conventions at kinks (forward and reverse agree because both use these same rows
   abs'(0) = 0 (the sign);  maximum/minimum at ties give 1/2 to each argument;
   clip has derivative 1 on the closed interval [a_min, a_max] and 0 outside;
   sqrt'(0) = +inf (the limit); wherever an infinite derivative meets an exact zero (a zero tangent
-  or bar, or a zero partial further on) both modes take the product as 0;  hypot and norms give 0 at the origin;  sign, floor, ... have 0.
+  or bar, or a zero partial further on) both modes take the product as 0;  hypot and norms give 0
+  at the origin;  sign, floor, ... have 0.
   remainder (np.mod, %) and fmod at their jumps: 1 in x, -floor(x / y) (fmod: -trunc(x / y)) in y,
   the one-sided derivative of the branch that holds there (as autograd and JAX);
   copysign(x, y) is |x| * sign(y): sign(x) * copysign(1, y) in x (0 at x == 0, as abs), nothing in y;
   sinc'(0) = 0 and sinc''(0) = -pi^2 / 3 (a Taylor series near 0, so every order is exact there).
-Piecewise-constant functions (floor_divide, heaviside, np.round / np.around, np.imag of real input)
-return plain values with no derivative, like floor in numpy_api.py; real and conj of real input are
-the identity.
+Piecewise-constant functions (floor_divide, heaviside, np.round / np.around) are bound with
+``no_derivative``, like floor: they return plain values. Of a real value, np.imag is a plain 0 and
+np.real, np.conj are the identity.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import operator
 import numpy as np
 
 from ..registry import Primitive, plain
-from .bind import FUNC, OP, UFUNC, elementwise
+from .bind import FUNC, OP, UFUNC, elementwise, no_derivative
 
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
@@ -155,7 +156,7 @@ for _name in ("add", "subtract", "multiply", "divide", "power", "negative", "abs
 UFUNC[np.power] = power
 
 
-# ---- remainders, angles, signs, scaling ------------------------------------------------------------
+# ---- remainders, angles, signs, scaling -----------------------------------------------------------
 remainder = elementwise(np.remainder, "remainder",
                         lambda ans, x, y: 1,
                         lambda ans, x, y: -np.floor(x / y))
@@ -205,22 +206,15 @@ OP["remainder"] = remainder
 remainder.ufunc = np.remainder
 
 
-# ---- no derivative: piecewise constant, or the imaginary part of a real value ----------------------
-def _plain_valued(func):
-    """Evaluate ``func`` on the plain values: its result carries no derivative."""
-
-    def handler(*args, **kwargs):
-        return func(*(plain(a) for a in args), **{k: plain(v) for k, v in kwargs.items()})
-
-    return handler
-
-
+# ---- no derivative: piecewise constant ------------------------------------------------------------
 for _u in (np.floor_divide, np.heaviside):
-    UFUNC[_u] = _plain_valued(_u)
-for _f in (np.round, np.around, np.imag):
-    FUNC[_f] = _plain_valued(_f)
-# Complex inputs are rejected when a value is traced, so real and conj see real values only.
+    UFUNC[_u] = no_derivative(_u)
+for _f in (np.round, np.around):
+    FUNC[_f] = no_derivative(_f)
+
+# ---- complex parts of a real value: complex inputs are rejected when a value is traced ------------
 FUNC[np.real] = lambda x: x
+FUNC[np.imag] = lambda x: np.imag(plain(x))  # 0: a plain value
 UFUNC[np.conjugate] = lambda x: x
 
 ELEMENTWISE: tuple[Primitive, ...] = (

@@ -21,7 +21,10 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from . import revolve
+from .pytree import describe, flatten, is_container, unflatten
 from .checkpoint import pull_segment, record_segment, top_box
 from .errors import ModesError
 from .registry import Primitive, Traced
@@ -83,6 +86,8 @@ def checkpointed_loop(step: Callable[..., Any], x0: Any, steps: int,
         raise ValueError(f"snapshots must be an integer >= 1 (the initial state counts as one), "
                          f"got {snapshots!r}")
     params = list(params)
+    if is_container(x0) or any(is_container(p) for p in params):
+        return _loop_of_leaves(step, x0, steps, snapshots, schedule, params)
     top = top_box([x0, *params])
     if steps == 0 or schedule == "none" or type(top) is not Var:
         x = x0
@@ -90,6 +95,36 @@ def checkpointed_loop(step: Callable[..., Any], x0: Any, steps: int,
             x = step(x, *params)
         return x
     return _record_loop(step, x0, steps, snapshots, schedule, params, top)
+
+
+def _loop_of_leaves(step: Callable[..., Any], x0: Any, steps: int, snapshots: int, schedule: str,
+                    params: list[Any]) -> Any:
+    """The loop over a container state (and container params): the same loop on one flat vector
+    holding every leaf of the state, so the snapshots stay bounded."""
+    leaves, treedef = flatten(x0)
+    p_leaves, p_def = flatten(tuple(params))
+    shapes = [shape_of(x) for x in leaves]
+    sizes = [math.prod(s) for s in shapes]
+
+    def unpack(flat: Any) -> Any:
+        parts, offset = [], 0
+        for shape, size in zip(shapes, sizes):
+            parts.append(np.reshape(flat[offset : offset + size], shape))
+            offset += size
+        return unflatten(treedef, parts)
+
+    def pack(state: Any) -> Any:
+        s_leaves, s_def = flatten(state)
+        if s_def != treedef:
+            raise ModesError(f"checkpointed_loop: step returned the structure {describe(s_def)} "
+                             f"for a state of structure {describe(treedef)}; keep it the same")
+        return np.concatenate([np.reshape(x, (-1,)) for x in s_leaves])
+
+    def flat_step(flat: Any, *ps: Any) -> Any:
+        return pack(step(unpack(flat), *unflatten(p_def, ps)))
+
+    out = checkpointed_loop(flat_step, pack(x0), steps, snapshots, schedule, p_leaves)
+    return unpack(out)
 
 
 def _record_loop(step: Callable[..., Any], x0: Any, steps: int, snapshots: int, schedule: str,

@@ -203,3 +203,25 @@ def test_checkpoint_and_explain_accept_containers() -> None:
     text = modes.explain(lambda d: d["x"] * d["y"] + (d["x"] + d["y"]) * d["z"],
                          {"x": 1.0, "y": -3.0, "z": 2.0})
     assert "w1 = d['x'] * d['y'] = -3" in text and "forward and reverse agree: yes" in text
+
+
+def test_checkpointed_loop_over_a_container_state_keeps_memory_bounded() -> None:
+    step = lambda s, p: {"x": np.tanh(s["x"]) * p["a"] + 0.1 * s["v"], "v": s["v"] * 0.5}  # noqa: E731
+    s0 = {"x": np.array([1.0, -0.5]), "v": np.array([0.3, 2.0])}
+    p0 = {"a": 0.9}
+
+    def plain_loss(s: dict, p: dict) -> Any:
+        for _ in range(30):
+            s = step(s, p)
+        return np.sum(s["x"])
+
+    peaks = {}
+    for schedule in ("revolve", "none"):
+        loss = lambda s, p, sch=schedule: np.sum(  # noqa: E731
+            modes.checkpointed_loop(step, s, 30, snapshots=3, schedule=sch, params=(p,))["x"])
+        with modes.memory.track() as m:
+            gs, gp = modes.grad(loss, argnum=(0, 1))(s0, p0)
+        peaks[schedule] = m.peak_bytes
+        _assert_tree_close(gs, _fd_tree_grad(plain_loss, s0, p0))
+        _assert_tree_close(gp, _fd_tree_grad(lambda p, s: plain_loss(s, p), p0, s0))
+    assert peaks["revolve"] < peaks["none"] / 4

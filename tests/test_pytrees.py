@@ -211,14 +211,14 @@ def test_checkpointed_loop_over_a_container_state_keeps_memory_bounded() -> None
     p0 = {"a": 0.9}
 
     def plain_loss(s: dict, p: dict) -> Any:
-        for _ in range(30):
+        for _ in range(60):
             s = step(s, p)
         return np.sum(s["x"])
 
     peaks = {}
     for schedule in ("revolve", "none"):
         loss = lambda s, p, sch=schedule: np.sum(  # noqa: E731
-            modes.checkpointed_loop(step, s, 30, snapshots=3, schedule=sch, params=(p,))["x"])
+            modes.checkpointed_loop(step, s, 60, snapshots=3, schedule=sch, params=(p,))["x"])
         with modes.memory.track() as m:
             gs, gp = modes.grad(loss, argnum=(0, 1))(s0, p0)
         peaks[schedule] = m.peak_bytes

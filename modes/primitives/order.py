@@ -58,11 +58,11 @@ def _gather(a: Any, flat: np.ndarray) -> Any:
     return st.getitem(a, index=np.unravel_index(flat, shape))
 
 
-def _along(shape: tuple[int, ...], axis: Any) -> tuple[np.ndarray, int | None]:
-    """Flat indices of an array of ``shape`` and the normalised single axis (None: flattened)."""
+def _along(shape: tuple[int, ...], axis: Any) -> tuple[np.ndarray, int]:
+    """Flat indices of an array of ``shape`` (1-D for axis None) and the normalised single axis."""
     flat = np.arange(math.prod(shape)).reshape(shape)
     if axis is None:
-        return flat.reshape(-1), None
+        return flat.reshape(-1), 0
     (ax,) = _axes(operator.index(axis), len(shape))
     return flat, ax
 
@@ -108,7 +108,6 @@ def _sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable
         raise TypeError("np.sort(order=...) sorts structured arrays; not supported on traced values")
     v = _values(a)
     flat, ax = _along(v.shape, axis)
-    ax = -1 if ax is None else ax
     perm = np.argsort(v.reshape(flat.shape), axis=ax, kind="stable")
     return _gather(a, np.take_along_axis(flat, perm, ax))
 
@@ -118,16 +117,13 @@ def _partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", orde
         raise TypeError("np.partition(order=...) is for structured arrays; not supported on traced values")
     v = _values(a)
     flat, ax = _along(v.shape, axis)
-    ax = -1 if ax is None else ax
     perm = np.argpartition(v.reshape(flat.shape), plain(kth), axis=ax)
     return _gather(a, np.take_along_axis(flat, perm, ax))
 
 
 def _take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
-    if isinstance(indices, Traced):
-        indices = plain(indices)  # integer indices carry no derivative
     flat = np.arange(math.prod(shape_of(arr))).reshape(shape_of(arr))
-    return _gather(arr, np.take_along_axis(flat, np.asarray(indices), axis))
+    return _gather(arr, np.take_along_axis(flat, np.asarray(plain(indices)), axis))
 
 
 def _argpartition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order: Any = None) -> Any:

@@ -10,8 +10,8 @@ to the last bit and derivatives come from the primitives' rules:
   with a zero gradient.
 * ``ptp`` = max - min (ties share equally, as in max/min).
 * ``diff`` (n, axis, prepend, append) and ``ediff1d``: slices and subtract.
-* ``cumprod``: the product of the masked slices ``where(j <= k, x_j, 1)``: exact with zeros (it never
-  divides by x), at the cost of an n x n intermediate per slice of length n along the axis.
+* ``cumprod``: a parallel prefix scan, log2(n) rounds of ``y * shifted(y)``: multiplications only, so
+  exact with zeros at every order (it never divides by x).
 * ``polyval``: Horner's scheme, with traced coefficients and/or points.
 
 Three are primitives with rules here:
@@ -20,9 +20,9 @@ Three are primitives with rules here:
   rule is a product with the Toeplitz matrix of the other operand (a gather), so it is
   differentiable again.
 * ``interp``: differentiable in ``x`` (the slope of the segment x lies in; outside [xp[0], xp[-1]]
-  0; at an interior knot the right segment's slope, at xp[-1] the left one's: one-sided) and in
-  ``fp`` (it is linear in fp). ``xp`` is taken as constant (no rule), ``period=`` is not supported,
-  ``left``/``right`` must be constants.
+  0; at an interior knot the right segment's slope, at xp[-1] the left one's: one-sided), in ``fp``
+  (it is linear in fp) and in the knots ``xp`` (moving the ends of x's segment; xp must stay
+  increasing). ``period=`` is not supported; ``left``/``right`` must be constants.
 """
 
 from __future__ import annotations
@@ -173,14 +173,18 @@ def _cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> An
     _check_out("cumprod", out)
     if axis is None:
         a, axis = np.ravel(a), 0
-    nd = len(shape_of(a))
-    (axis,) = _axes(operator.index(axis), nd)
-    n = shape_of(a)[axis]
-    x = np.moveaxis(a, axis, -1) if axis != nd - 1 else a
-    # prefix[..., k, j] = x[..., j] for j <= k, else 1: its product over j is the k-th partial product.
-    prefix = ew.where(np.tri(n, dtype=bool), np.expand_dims(x, -2), 1.0)
-    y = st.prod(prefix, axis=(nd,), keepdims=False)
-    return np.moveaxis(y, -1, axis) if axis != nd - 1 else y
+    shape = shape_of(a)
+    (axis,) = _axes(operator.index(axis), len(shape))
+    n = shape[axis]
+    # A parallel prefix scan: after the step with shift s, y[k] is the product of x[k-2s+1..k].
+    # Multiplications only, so it is exact with zeros at every order; log2(n) steps.
+    y, s = a, 1
+    while s < n:
+        ones = np.ones(shape[:axis] + (s,) + shape[axis + 1:])
+        head = y[(slice(None),) * axis + (slice(0, n - s),)]
+        y = y * np.concatenate([ones, head], axis=axis)
+        s *= 2
+    return y
 
 
 # ---- differences ----------------------------------------------------------------------------------
@@ -224,7 +228,7 @@ def _ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Any:
 
 
 # ---- convolve, correlate --------------------------------------------------------------------------
-_MODES = {"v": "valid", "s": "same", "f": "full", 0: "valid", 1: "same", 2: "full"}
+_MODES = {"valid": "valid", "same": "same", "full": "full", 0: "valid", 1: "same", 2: "full"}
 
 
 @functools.lru_cache(maxsize=256)
@@ -250,6 +254,7 @@ def _toeplitz_indices(kind: str, mode: str, n: int, m: int) -> tuple[np.ndarray,
         iv, ia = j + m - 1 - start - r, r + start - (m - 1) + i
     iv = np.where((iv >= 0) & (iv < m), iv, m)
     ia = np.where((ia >= 0) & (ia < n), ia, n)
+    iv.flags.writeable = ia.flags.writeable = False  # cached: shared by every call
     return iv, ia
 
 
@@ -280,72 +285,86 @@ correlate = _bilinear("correlate", np.correlate)
 
 def _conv_handler(prim: Any, default: str) -> Any:
     def handler(a: Any, v: Any, mode: Any = default) -> Any:
-        key = mode.lower()[:1] if isinstance(mode, str) else mode
-        if key not in _MODES:
+        if not isinstance(mode, (str, int)) or mode not in _MODES:
             raise ValueError(f"np.{prim.name}: mode must be 'full', 'same' or 'valid', not {mode!r}")
         ops = []
         for x in (a, v):
             x = _array(x)
             nd = len(shape_of(x))
-            if nd > 1:
-                raise ValueError(f"np.{prim.name} on traced values takes 1-D arrays, got {nd}-D")
+            if nd > 1 or (nd == 0 and prim is correlate):  # numpy's convolve takes scalars
+                raise ValueError(f"np.{prim.name} takes 1-D arrays, got a {nd}-D one")
             if shape_of(x) == (0,):
                 raise ValueError(f"np.{prim.name}: an operand is empty")
             ops.append(st.reshape(x, shape=(1,)) if nd == 0 else x)
-        return prim(*ops, mode=_MODES[key])
+        return prim(*ops, mode=_MODES[mode])
 
     handler.__name__ = prim.name
     return handler
 
 
 # ---- interp ---------------------------------------------------------------------------------------
-def _segments(x: Any, xp: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """For each point of x (flattened): its segment's left knot k, right knot k1, and the masks
-    below xp[0] and above xp[-1]."""
+def _segments(x: Any, xp: Any, fp: Any) -> tuple[Any, ...]:
+    """For each point of x (flattened): its segment's knots k, k1 (plain), the masks below xp[0],
+    above xp[-1] and inside, its position t in the segment and the segment's slope (traced where
+    x, xp, fp are, so the rules below are differentiable again)."""
     xv, xpv = np.asarray(plain(x), dtype=float).reshape(-1), np.asarray(plain(xp), dtype=float)
     k = np.clip(np.searchsorted(xpv, xv, side="right") - 1, 0, max(len(xpv) - 2, 0))
-    return k, np.minimum(k + 1, len(xpv) - 1), xv < xpv[0], xv > xpv[-1]
+    k1 = np.minimum(k + 1, len(xpv) - 1)
+    below, above = xv < xpv[0], xv > xpv[-1]
+    width = xp[k1] - xp[k]
+    if np.any(k1 == k):  # a single knot: no segment
+        width = np.where(k1 > k, width, 1.0)
+    t = (np.reshape(x, (-1,)) - xp[k]) / width
+    return k, k1, below, above, ~(below | above), t, (fp[k1] - fp[k]) / width
 
 
-def _interp_slope(x: Any, xp: Any, fp: Any) -> Any:
+def _interp_dx(x: Any, xp: Any, fp: Any) -> Any:
     """d interp / dx: the slope of x's segment, 0 outside [xp[0], xp[-1]] (shape of x)."""
-    k, k1, below, above = _segments(x, xp)
-    xpv = np.asarray(plain(xp), dtype=float)
-    width = np.where(k1 > k, xpv[k1] - xpv[k], 1.0)
-    slope = (fp[k1] - fp[k]) / width * (~(below | above))
-    return np.reshape(slope, shape_of(x))
+    *_, inside, t, slope = _segments(x, xp, fp)
+    return np.reshape(slope * inside, shape_of(x))
 
 
-def _interp_weights(x: Any, xp: Any, fp: Any, left: Any, right: Any) -> Any:
-    """The matrix W (x.size, len(fp)) with interp(x) = W @ fp where left/right default to fp's ends."""
-    k, k1, below, above = _segments(x, xp)
-    xpv = np.asarray(plain(xp), dtype=float)
-    m = len(xpv)
-    inside = ~(below | above)
-    width = np.where(k1 > k, xpv[k1] - xpv[k], 1.0)
-    t = (np.reshape(x, (-1,)) - xpv[k]) / width * inside  # traced in x: d W / dx is the slope
-    t = np.reshape(t, (-1, 1))
-    eye = np.eye(m)
-    w = eye[k] * inside[:, None] * (1 - t) + eye[k1] * inside[:, None] * t
-    ends = eye[0] * (below[:, None] & (left is None)) + eye[m - 1] * (above[:, None] & (right is None))
-    return w + ends
+def _interp_dfp(x: Any, xp: Any, fp: Any, left: Any, right: Any) -> Any:
+    """The matrix (x.size, len(fp)) of d interp / d fp: the two interpolation weights inside,
+    1 at fp's end outside when left/right are not given."""
+    k, k1, below, above, inside, t, _ = _segments(x, xp, fp)
+    eye, t, inside = np.eye(shape_of(fp)[0]), np.reshape(t, (-1, 1)), inside[:, None]
+    ends = eye[0] * (below[:, None] & (left is None)) + eye[-1] * (above[:, None] & (right is None))
+    return eye[k] * inside * (1 - t) + eye[k1] * inside * t + ends
+
+
+def _interp_dxp(x: Any, xp: Any, fp: Any) -> Any:
+    """The matrix (x.size, len(xp)) of d interp / d xp: moving a knot of x's segment."""
+    k, k1, below, above, inside, t, slope = _segments(x, xp, fp)
+    eye, inside = np.eye(shape_of(fp)[0]), inside[:, None]
+    t, slope = np.reshape(t, (-1, 1)), np.reshape(slope, (-1, 1))
+    return eye[k] * inside * (slope * (t - 1)) - eye[k1] * inside * (slope * t)
 
 
 def _batch(g: Any, x: Any) -> tuple[int, ...]:
     return shape_of(g)[: len(shape_of(g)) - len(shape_of(x))]
 
 
+def _matrix_jvp(g: Any, x: Any, arg: Any, matrix: Any) -> Any:
+    """g (batch + arg shape) through the matrix (x.size, arg size): batch + x shape."""
+    return np.reshape(g @ np.swapaxes(matrix, 0, 1), _batch(g, arg) + shape_of(x))
+
+
+def _matrix_vjp(g: Any, ans: Any, x: Any, matrix: Any) -> Any:
+    """g (batch + x shape) back through the matrix: batch + (arg size,)."""
+    return np.reshape(g, _batch(g, ans) + (math.prod(shape_of(x)),)) @ matrix
+
+
 interp = structural(
     lambda x, xp, fp, left, right: np.interp(x, xp, fp, left=left, right=right), "interp",
-    jvp=(lambda g, ans, x, xp, fp, left, right: g * _interp_slope(x, xp, fp),
-         None,
-         lambda g, ans, x, xp, fp, left, right: np.reshape(
-             g @ np.swapaxes(_interp_weights(x, xp, fp, left, right), 0, 1),
-             _batch(g, fp) + shape_of(x))),
-    vjp=(lambda g, ans, x, xp, fp, left, right: g * _interp_slope(x, xp, fp),
-         None,
-         lambda g, ans, x, xp, fp, left, right: np.reshape(
-             g, _batch(g, ans) + (math.prod(shape_of(x)),)) @ _interp_weights(x, xp, fp, left, right)),
+    jvp=(lambda g, ans, x, xp, fp, left, right: g * _interp_dx(x, xp, fp),
+         lambda g, ans, x, xp, fp, left, right: _matrix_jvp(g, x, xp, _interp_dxp(x, xp, fp)),
+         lambda g, ans, x, xp, fp, left, right: _matrix_jvp(
+             g, x, fp, _interp_dfp(x, xp, fp, left, right))),
+    vjp=(lambda g, ans, x, xp, fp, left, right: g * _interp_dx(x, xp, fp),
+         lambda g, ans, x, xp, fp, left, right: _matrix_vjp(g, ans, x, _interp_dxp(x, xp, fp)),
+         lambda g, ans, x, xp, fp, left, right: _matrix_vjp(
+             g, ans, x, _interp_dfp(x, xp, fp, left, right))),
 )
 
 

@@ -99,3 +99,16 @@ def test_pass_through_cotangents_stay_traced(outer: str, label: str, fn: Any, sl
 def test_two_argument_vjp_cotangent(outer: str) -> None:
     g = modes.grad(lambda c: modes.vjp(lambda a, b: a + b * 3.0, 2.0, 3.0)[1](c)[1], mode=outer)(1.0)
     assert g == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("outer", OUTER)
+@pytest.mark.parametrize("inner", OUTER)
+def test_hessian_of_prod_with_a_zero(outer: str, inner: str) -> None:
+    # d2/dxi dxj prod(x) = product of the entries other than i and j: at (2, 0, 3) only the
+    # pairs that include the zero survive.
+    h = modes.jacobian(modes.grad(np.prod, mode=inner), mode=outer)(np.array([2.0, 0.0, 3.0]))
+    np.testing.assert_allclose(h, [[0, 3, 0], [3, 0, 2], [0, 2, 0]])
+    h2 = modes.jacobian(modes.grad(lambda x: np.sum(np.prod(x, axis=0)), mode=inner), mode=outer)(
+        np.array([[2.0, 1.0], [0.0, 5.0]]))
+    np.testing.assert_allclose(h2.reshape(4, 4), [[0, 0, 1, 0], [0, 0, 0, 1], [1, 0, 0, 0],
+                                                  [0, 1, 0, 0]])

@@ -132,9 +132,23 @@ def _prod_others(x: Any, axis: tuple[int, ...] | None) -> Any:
     zeros = np.sum(xv == 0, axis=axis, keepdims=True)
     if not np.any(zeros):
         return np.prod(x, axis=axis, keepdims=True) / x
-    nonzero = np.where(xv == 0, 1.0, x)
-    p = np.prod(nonzero, axis=axis, keepdims=True)
-    return np.where(zeros == 0, p / nonzero, np.where((zeros == 1) & (xv == 0), p, 0.0))
+    # With zeros, a product of the others that is itself differentiable: exclusive prefix times
+    # exclusive suffix products along the reduced entries (multiplications only, exact at every
+    # order; dividing by x, or a constant for the zero entries, would lose the second derivative).
+    shape = shape_of(x)
+    nd = len(shape)
+    axes = tuple(range(nd)) if axis is None else axis
+    kept = [i for i in range(nd) if i not in axes]
+    perm = kept + list(axes)
+    lead = [shape[i] for i in kept]
+    n = math.prod(shape[i] for i in axes)
+    flat = np.reshape(np.transpose(x, perm), lead + [n])
+    ones = np.ones(lead + [1])
+    prefix = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    suffix = np.flip(np.cumprod(np.flip(np.concatenate([flat[..., 1:], ones], axis=-1), axis=-1),
+                                axis=-1), axis=-1)
+    others = np.reshape(prefix * suffix, lead + [shape[i] for i in axes])
+    return np.transpose(others, np.argsort(perm))
 
 
 prod = structural(

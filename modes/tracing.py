@@ -7,6 +7,7 @@ Both modes' boxes (``Dual`` and ``Var``) inherit ``ArrayBox``, so a user's funct
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -54,7 +55,7 @@ _NOKW: dict = {}
 ndarray = np.ndarray
 
 _CONVERSION_ADVICE = (
-    "a traced value was converted to a plain number (float(x), int(x), or storing it into a "
+    "a traced value was converted to a plain float (float(x), or storing it into a "
     "preallocated float array such as traj[i + 1] = x), which would drop its derivative. Collect "
     "the values in a Python list and build the array with np.stack(values) (or np.array(values)) "
     "instead of writing into a preallocated array; use modes.plain(x) for the value without its "
@@ -106,23 +107,70 @@ def _has_object_array(args: Any) -> bool:
 
 
 def _scipy_caller() -> str | None:
-    """The outermost scipy function on the call stack (``scipy.special.logsumexp``), if any."""
+    """The outermost public scipy function on the call stack (``scipy.special.logsumexp``), if any;
+    a private wrapper (``_apply_over_batch.<locals>.wrapper``) is named by what it wraps."""
     frame = sys._getframe(2)
     found = None
+    in_scipy = False
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
         if module == "scipy" or module.startswith("scipy."):
-            public = ".".join(p for p in module.split(".")[:2] if not p.startswith("_"))
-            found = f"{public}.{frame.f_code.co_qualname}"
-        elif found is not None:
-            return found
+            in_scipy = True
+            parts = module.split(".")
+            name = _public_name(frame)
+            if name is not None and name.startswith("scipy."):
+                found = name  # a wrapper naming what it wraps
+            elif len(parts) > 1 and not parts[1].startswith("_"):
+                if name is not None and "<" not in name and not name.startswith("_"):
+                    found = f"scipy.{parts[1]}.{name}"
+                elif found is None or not found.startswith(f"scipy.{parts[1]}."):
+                    found = f"a scipy.{parts[1]} function"
+        elif in_scipy:
+            break
         frame = frame.f_back
-    return found
+    return found if found is not None or not in_scipy else "a scipy function"
+
+
+def _public_name(frame: Any) -> str | None:
+    """How a user calls the function of ``frame``: ``logsumexp``, ``norm.logpdf`` (a method of a
+    scipy.stats distribution), or, for a wrapper, the scipy function it wraps."""
+    code = frame.f_code
+    local = frame.f_locals
+    me = local.get("self")
+    dist = getattr(me, "name", None) if me is not None else None
+    if isinstance(dist, str) and type(me).__module__.startswith("scipy.stats"):
+        return f"{dist}.{code.co_name}"
+    owner, _, method = code.co_qualname.rpartition(".")
+    if owner.endswith("_gen") and "<" not in owner:  # scipy.stats.multivariate_normal_gen.logpdf
+        return f"{owner[:-4]}.{method}"
+    if "<locals>" in code.co_qualname:
+        for v in local.values():
+            mod = getattr(v, "__module__", "") or ""
+            fname = getattr(v, "__name__", "")
+            if callable(v) and mod.startswith("scipy.") and fname and not fname.startswith("_"):
+                sub = mod.split(".")[1]
+                return f"scipy.{sub}.{fname}" if not sub.startswith("_") else None
+        return None
+    return code.co_qualname
 
 
 def _drop_in_hint(scipy_function: str) -> str:
+    """Where the drop-in for ``scipy.sub.name`` lives, or that there is none."""
     parts = scipy_function.split(".")
-    return "modes." + ".".join(parts[:2]) if len(parts) > 2 else "modes.scipy"
+    if len(parts) >= 3:
+        try:
+            module = importlib.import_module("modes." + ".".join(parts[:2]))
+        except ImportError:
+            module = None
+        obj = module
+        for attr in parts[2:]:
+            obj = getattr(obj, attr, None)
+            if obj is None:
+                break
+        if obj is not None:
+            return f"use the drop-in modes.{scipy_function}"
+    return "modes has no drop-in for it yet: write it with numpy calls, or register it with " \
+           "modes.primitive"
 
 
 def _numpy_name(func: Any) -> str:
@@ -182,16 +230,16 @@ class ArrayBox(Traced):
         # np.array([x, y]) of traced entries: numpy asks each entry for an array. An object array
         # of traced entries keeps the derivatives; modes turns it into one traced array as soon as
         # it meets a traced operation or is returned (lift_object_array).
-        if dtype is not None and np.dtype(dtype) != np.dtype(object):
-            raise TracedConversionError(_CONVERSION_ADVICE)
         scipy_function = _scipy_caller()
         if scipy_function is not None:
             raise UnsupportedFunctionError(
                 scipy_function,
                 f"{scipy_function} is written in Python and converts its inputs with np.asarray, "
-                "so modes cannot trace through it. Use the drop-in of the same name in "
-                f"modes.scipy ({_drop_in_hint(scipy_function)}) or register it with "
-                "modes.primitive.")
+                f"so modes cannot trace through it: {_drop_in_hint(scipy_function)}.")
+        if dtype is not None and np.dtype(dtype) != np.dtype(object):
+            if np.dtype(dtype).kind in "iub":  # integers are piecewise constant: no derivative lost
+                return np.asarray(plain(self)).astype(dtype)
+            raise TracedConversionError(_CONVERSION_ADVICE)
         shape = self.shape
         out = np.empty(shape, dtype=object)
         if not shape:
@@ -204,9 +252,17 @@ class ArrayBox(Traced):
     def __float__(self) -> float:
         raise TracedConversionError(_CONVERSION_ADVICE)
 
-    __int__ = __float__  # type: ignore[assignment]
     __complex__ = __float__  # type: ignore[assignment]
-    __index__ = __float__  # type: ignore[assignment]
+
+    def __int__(self) -> int:
+        # Piecewise constant in the value: an integer carries no derivative, so this loses none.
+        return int(plain(self))
+
+    def __index__(self) -> int:
+        value = plain(self)
+        if int(value) != value:
+            raise TypeError(f"only integer-valued traced values can be used as an index, got {value}")
+        return int(value)
 
     def __format__(self, spec: str) -> str:
         return format(plain(self), spec)

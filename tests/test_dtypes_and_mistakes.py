@@ -216,3 +216,23 @@ def test_python_level_scipy_function_is_named_with_its_drop_in() -> None:
         modes.grad(lambda x: special.logsumexp(x))(np.ones(2))
     with pytest.raises(modes.UnsupportedFunctionError, match=r"scipy\.stats\..*logpdf .*modes\.scipy\.stats"):
         modes.grad(lambda x: np.sum(stats.norm.logpdf(x)), mode="forward")(np.ones(2))
+
+
+def test_scipy_functions_are_named_as_users_call_them() -> None:
+    linalg = pytest.importorskip("scipy.linalg")
+    stats = pytest.importorskip("scipy.stats")
+    # Through scipy's private batching wrapper, by the function it wraps; a method of a frozen
+    # distribution class by the distribution's name; no drop-in is promised where there is none.
+    with pytest.raises(modes.UnsupportedFunctionError, match=r"^scipy\.linalg\.sqrtm is written in Python"):
+        modes.grad(lambda x: np.sum(linalg.sqrtm(np.diag(x))))(np.ones(2))
+    with pytest.raises(modes.UnsupportedFunctionError, match=r"^scipy\.stats\.multivariate_normal\.logpdf"):
+        modes.grad(lambda x: stats.multivariate_normal.logpdf(x, np.zeros(2), np.eye(2)))(np.ones(2))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_integer_conversions_are_piecewise_constant(mode: str) -> None:
+    W = np.arange(12.0).reshape(3, 4)
+    W[:, -1] = [0, 2, 1]
+    g = modes.grad(lambda W: W[:, :-1][np.int64(W[:, -1])].sum(), mode=mode)(W)
+    np.testing.assert_allclose(g, np.c_[np.ones((3, 3)), np.zeros(3)])
+    assert modes.grad(lambda x: x * int(x), mode=mode)(2.5) == pytest.approx(2.0)

@@ -215,9 +215,9 @@ def _scalar_check(value: Any) -> None:
             "(value, extra data)."
         )
     shape = shape_of(value)
-    if shape != ():
+    if shape != () and _size(shape) != 1:
         raise ValueError(
-            f"grad needs a function that returns a scalar, but it returned shape {shape}. Use "
+            f"grad needs a function that returns a scalar (or one entry), but it returned shape {shape}. Use "
             "modes.jacobian for vector outputs, or modes.vjp to pull back a cotangent."
         )
 
@@ -421,7 +421,10 @@ def value_and_grad(f: Callable[..., Any], argnum: ArgNum = 0, mode: Mode = "reve
             value = _out_value(out, tape, level)
             _check_output(value, "grad")
             _scalar_check(value)
-            flat = _pull(out, tape, leaves, level, 1.0, 0, retain=False)
+            tv = type(value)
+            seed = 1.0 if tv is float or tv is np.float64 or not shape_of(value) else \
+                np.ones(shape_of(value))
+            flat = _pull(out, tape, leaves, level, seed, 0, retain=False)
         else:
             level = levels.current() + 1 if has_aux else 0
             value, cols = _forward_jacobian(fn, args_l, nums, None)

@@ -236,3 +236,11 @@ def test_integer_conversions_are_piecewise_constant(mode: str) -> None:
     g = modes.grad(lambda W: W[:, :-1][np.int64(W[:, -1])].sum(), mode=mode)(W)
     np.testing.assert_allclose(g, np.c_[np.ones((3, 3)), np.zeros(3)])
     assert modes.grad(lambda x: x * int(x), mode=mode)(2.5) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_grad_of_a_one_entry_output(mode: str) -> None:
+    g = modes.grad(lambda x: x[:1] * x[1], mode=mode)(np.array([2.0, 3.0]))
+    np.testing.assert_allclose(g, [3.0, 2.0])
+    with pytest.raises(ValueError, match="returns a scalar"):
+        modes.grad(lambda x: x * 2.0, mode=mode)(np.array([2.0, 3.0]))

@@ -44,6 +44,7 @@ SPECS: dict[Any, Callable[[Any], Any]] = {
     np.heaviside: lambda x: np.heaviside(x, 0.5),
     np.round: lambda x: np.round(x, 1), np.around: lambda x: np.around(x),
     np.fix: np.fix,
+    np.angle: np.angle,
 }
 
 

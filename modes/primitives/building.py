@@ -244,6 +244,137 @@ def _meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str =
     return tuple(out)
 
 
+# ---- ranges and stacks ----------------------------------------------------------------------------
+def _linspace(start: Any, stop: Any, num: Any = 50, endpoint: bool = True, retstep: bool = False,
+              dtype: Any = None, axis: int = 0, *, device: Any = None) -> Any:
+    """numpy's own steps: ``arange(num) * step + start`` with the last entry ``stop`` (a join)."""
+    num = operator.index(num)
+    if num < 0:
+        raise ValueError(f"Number of samples, {num}, must be non-negative.")
+    if dtype is not None and not np.issubdtype(dtype, np.floating):
+        raise TypeError(f"np.linspace(dtype={np.dtype(dtype).name}) of traced start/stop: an "
+                        "integer or complex result has no real derivative; compute it on "
+                        "modes.plain(start), modes.plain(stop)")
+    start, stop = _arr(start), _arr(stop)
+    div = num - 1 if endpoint else num
+    delta = stop - start
+    shape = shape_of(delta)
+    y = np.arange(num, dtype=float).reshape((-1,) + (1,) * len(shape))
+    if div > 0:
+        step = delta / div
+        y = y * step + start
+    else:
+        step = np.nan
+        y = y * delta + start
+    if endpoint and num > 1:
+        last = api._broadcast_to(stop, shape) if shape_of(stop) != shape else stop
+        y = st.concatenate(y[:-1], api._reshape(last, (1,) + shape), axis=0)
+    if axis != 0:
+        y = np.moveaxis(y, 0, axis)
+    return (y, step) if retstep else y
+
+
+def _dstack(tup: Sequence[Any]) -> Any:
+    return api._concatenate([api._atleast(3)(_arr(a)) for a in tup], axis=2)
+
+
+def _column_stack(tup: Sequence[Any]) -> Any:
+    cols = []
+    for a in tup:
+        a = _arr(a)
+        if len(shape_of(a)) < 2:
+            a = api._reshape(a, (-1, 1))
+        cols.append(a)
+    return api._concatenate(cols, axis=1)
+
+
+def _row_stack(tup: Sequence[Any], **kwargs: Any) -> Any:
+    import warnings
+    warnings.warn("`row_stack` alias is deprecated. Use `np.vstack` directly.",
+                  DeprecationWarning, stacklevel=3)
+    return api._vstack([_arr(a) for a in tup], **kwargs)
+
+
+def _block_depth(arrays: Any, where: str) -> int:
+    if isinstance(arrays, tuple):
+        raise TypeError(f"{where} is a tuple. Only lists can be used to arrange blocks, and np.block "
+                        "does not allow implicit conversion from tuple to ndarray.")
+    if not isinstance(arrays, list):
+        return 0
+    if not arrays:
+        raise ValueError(f"List at {where} cannot be empty")
+    depths = {_block_depth(a, f"{where}[{i}]") for i, a in enumerate(arrays)}
+    if len(depths) != 1:
+        raise ValueError(f"List depths are mismatched at {where}: all blocks must be nested as "
+                         "deeply")
+    return 1 + depths.pop()
+
+
+def _block(arrays: Any) -> Any:
+    """Nested lists joined from the innermost out: depth d joins along axis -1, d - 1 along -2..."""
+    depth = _block_depth(arrays, "arrays")
+
+    def leaves(x: Any) -> list[Any]:
+        return [v for a in x for v in leaves(a)] if isinstance(x, list) else [x]
+
+    ndim = max(depth, *(len(shape_of(_arr(v))) for v in leaves(arrays)))
+
+    def join(x: Any, level: int) -> Any:
+        if not isinstance(x, list):
+            x = _arr(x)
+            shape = shape_of(x)
+            return api._reshape(x, (1,) * (ndim - len(shape)) + shape) if len(shape) < ndim else x
+        parts = [join(a, level + 1) for a in x]
+        return parts[0] if len(parts) == 1 else st.concatenate(*parts, axis=ndim - (depth - level))
+
+    return join(arrays, 0)
+
+
+def _delete(arr: Any, obj: Any, axis: Any = None) -> Any:
+    arr = _arr(arr)
+    obj = obj if isinstance(obj, slice) else np.asarray(plain(obj))
+    return _gather(arr, np.delete(_entry_numbers(arr), obj, axis=axis))
+
+
+def _piecewise(x: Any, condlist: Any, funclist: Sequence[Any], *args: Any, **kw: Any) -> Any:
+    """Each function sees only the entries its condition selects (a gather), as in numpy, so it is
+    never evaluated (or differentiated) outside its piece; the pieces are placed back with a gather
+    and joined with ``where`` (later conditions win)."""
+    x = _arr(x)
+    shape = shape_of(x)
+    # numpy's reading of condlist: one condition or a list of them, each broadcast to x.
+    if np.isscalar(condlist) or (not isinstance(condlist[0], (list, np.ndarray))
+                                 and len(shape) != 0):
+        condlist = [condlist]
+    conds = list(np.asarray([plain(c) for c in condlist], dtype=bool))
+    if len(funclist) == len(conds) + 1:
+        conds.append(~np.any(conds, axis=0))
+    elif len(funclist) != len(conds):
+        raise ValueError(f"with {len(conds)} condition(s), either {len(conds)} or {len(conds) + 1} "
+                         "functions are expected")
+    if len(shape) == 0:  # a scalar: one entry of a vector
+        x, conds = api._reshape(x, (1,)), [np.reshape(c, (1,)) for c in conds]
+        return api._reshape(_piecewise(x, conds, funclist, *args, **kw), ())
+    conds = [np.broadcast_to(c, shape) for c in conds]
+    y: Any = np.zeros(shape)
+    for cond, func in zip(conds, funclist):
+        if not callable(func):
+            if isinstance(func, Traced):
+                raise TypeError("np.piecewise: a traced constant in funclist; pass a function "
+                                "(lambda v: c) instead")
+            y = ew.where(cond, func, y)
+            continue
+        if not np.any(cond):
+            continue
+        vals = func(st.getitem(x, index=(cond,)), *args, **kw)
+        vals = api._broadcast_to(_arr(vals), (int(np.sum(cond)),))
+        ids1 = np.zeros(shape, dtype=np.intp)
+        ids1[cond] = np.arange(1, int(np.sum(cond)) + 1)
+        y = ew.where(cond, _gather_or_zero(vals, ids1), y)
+    return y
+
+
+
 FUNC.update({
     np.take: _take,
     np.roll: _roll,
@@ -268,4 +399,12 @@ FUNC.update({
     np.triu: _triu,
     np.select: _select,
     np.meshgrid: _meshgrid,
+    np.linspace: _linspace,
+    np.dstack: _dstack,
+    np.column_stack: _column_stack,
+    np.block: _block,
+    np.delete: _delete,
+    np.piecewise: _piecewise,
 })
+if hasattr(np, "row_stack"):  # deprecated in numpy 2.0
+    FUNC[np.row_stack] = _row_stack

@@ -394,6 +394,203 @@ def _polyval(p: Any, x: Any) -> Any:
     return y
 
 
+# ---- integrals, gradients -------------------------------------------------------------------------
+def _trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Any:
+    """numpy's sum of ``d * (y[1:] + y[:-1]) / 2`` (d = diff(x) or dx; any of them traced)."""
+    y = _array(y)
+    nd = len(shape_of(y))
+    (axis,) = _axes(operator.index(axis), nd)
+    later = (slice(None),) * axis + (slice(1, None),)
+    earlier = (slice(None),) * axis + (slice(None, -1),)
+    if x is None:
+        d = dx
+    else:
+        x = _array(x)
+        d = np.diff(x)
+        if len(shape_of(x)) == 1:
+            d = np.reshape(d, tuple(-1 if i == axis else 1 for i in range(nd)))
+        else:
+            d = np.diff(x, axis=axis)
+    return st.sum_(d * (y[later] + y[earlier]) / 2.0, axis=(axis,), keepdims=False)
+
+
+def _spacing(name: str, varargs: tuple, n: int) -> list[Any]:
+    if not varargs:
+        return [1.0] * n
+    if len(varargs) == 1 and len(shape_of(varargs[0])) == 0:
+        return [varargs[0]] * n
+    if len(varargs) != n:
+        raise TypeError(f"np.{name}: invalid number of arguments")
+    for d in varargs:
+        if len(shape_of(d)) != 0:
+            raise TypeError(f"np.{name}: on traced values the spacing must be scalars (one per "
+                            "axis); for coordinates, differentiate np.diff(f) / np.diff(x) yourself")
+    return list(varargs)
+
+
+def _gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
+    """Central differences inside, one-sided ones (edge_order 1) at the ends: slices and joins."""
+    if edge_order != 1:
+        raise TypeError("np.gradient(edge_order=2) is not supported on traced values; use "
+                        "edge_order=1")
+    f = _array(f)
+    shape = shape_of(f)
+    nd = len(shape)
+    axes = tuple(range(nd)) if axis is None else tuple(
+        operator.index(a) % nd for a in np.atleast_1d(axis))
+    out = []
+    for ax, h in zip(axes, _spacing("gradient", varargs, len(axes))):
+        if shape[ax] < edge_order + 1:
+            raise ValueError("Shape of array too small to calculate a numerical gradient, at "
+                             "least (edge_order + 1) elements are required.")
+        head = (slice(None),) * ax
+        interior = (f[head + (slice(2, None),)] - f[head + (slice(None, -2),)]) / (2.0 * h)
+        first = (f[head + (slice(1, 2),)] - f[head + (slice(0, 1),)]) / h
+        last = (f[head + (slice(-1, None),)] - f[head + (slice(-2, -1),)]) / h
+        out.append(np.concatenate([first, interior, last], axis=ax))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+# ---- covariance, correlation ----------------------------------------------------------------------
+def _cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: Any = None,
+         fweights: Any = None, aweights: Any = None, *, dtype: Any = None) -> Any:
+    if fweights is not None or aweights is not None:
+        raise TypeError("np.cov(fweights=..., aweights=...) is not supported on traced values; "
+                        "weight the centred observations yourself: (X * w) @ X.T / (sum(w) - ddof)")
+    if ddof is not None and ddof != int(ddof):
+        raise ValueError("ddof must be integer")
+    m = _array(m)
+    if len(shape_of(m)) > 2:
+        raise ValueError("m has more than 2 dimensions")
+    X = np.atleast_2d(m)
+    if not rowvar and shape_of(X)[0] != 1:
+        X = np.transpose(X)
+    if shape_of(X)[0] == 0:
+        return np.array([]).reshape(0, 0)
+    if y is not None:
+        y = _array(y)
+        if len(shape_of(y)) > 2:
+            raise ValueError("y has more than 2 dimensions")
+        y = np.atleast_2d(y)
+        if not rowvar and shape_of(y)[0] != 1:
+            y = np.transpose(y)
+        X = np.concatenate([X, y], axis=0)
+    if ddof is None:
+        ddof = 0 if bias else 1
+    n = shape_of(X)[1]
+    fact = n - ddof
+    if fact <= 0:
+        import warnings
+        warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=3)
+        fact = 0.0
+    X = X - st.sum_(X, axis=(1,), keepdims=True) / n
+    c = np.matmul(X, np.transpose(X)) / fact
+    return np.squeeze(c)
+
+
+def _corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None, **kwargs: Any) -> Any:
+    if kwargs:
+        raise TypeError(f"np.corrcoef: keyword arguments {sorted(kwargs)} are not supported")
+    c = _cov(x, y, rowvar)
+    if len(shape_of(c)) == 0:
+        return c / c
+    s = ew.sqrt(np.diagonal(c))
+    c = c / s[:, None]
+    c = c / s[None, :]
+    return np.clip(c, -1, 1)
+
+
+# ---- nan-aware cumulative sums and products, variance --------------------------------------------
+def _nan_cumulative(name: str, func: Any, fill: float) -> Any:
+    def handler(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+        _check_out(name, out)
+        a = _array(a)
+        nans = np.isnan(plain(a))
+        if np.any(nans):
+            a = ew.where(nans, fill, a)
+        return func(a, axis=axis)
+
+    handler.__name__ = name
+    return handler
+
+
+def _nanvar(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0,
+            keepdims: Any = False, *, where: Any = None, mean: Any = None,
+            correction: Any = None, _sqrt: bool = False) -> Any:
+    """var (std) of the entries that are not nan; a slice with ddof or more nans is nan there,
+    with a zero gradient."""
+    name = "nanstd" if _sqrt else "nanvar"
+    _check_out(name, out)
+    _no_where(name, where)
+    if mean is not None and mean is not np._NoValue:
+        raise TypeError(f"np.{name}(mean=...) is not supported on traced values")
+    if correction is not None and correction is not np._NoValue:
+        if ddof != 0:
+            raise ValueError(f"np.{name}: ddof and correction can't be provided simultaneously.")
+        ddof = correction
+    a = _array(a)
+    axes = _axes(axis, len(shape_of(a)))
+    kd = _kd(keepdims)
+    keep = ~np.isnan(plain(a))
+    arr = ew.where(keep, a, 0.0) if not np.all(keep) else a
+    cnt = np.sum(keep, axis=axes, keepdims=True)
+    avg = st.sum_(arr, axis=axes, keepdims=True) / np.maximum(cnt, 1)
+    d = arr - avg
+    if not np.all(keep):
+        d = ew.where(keep, d, 0.0)
+    dof = np.sum(keep, axis=axes, keepdims=kd) - plain(ddof)
+    bad = dof <= 0
+    var = st.sum_(d * d, axis=axes, keepdims=kd) / np.where(bad, 1, dof)
+    if np.any(bad):
+        var = ew.where(bad, 1.0, var)  # finite where it is replaced, so sqrt's rule stays finite
+    res = ew.sqrt(var) if _sqrt else var
+    return ew.where(bad, np.nan, res) if np.any(bad) else res
+
+
+def _nanstd(a: Any, *args: Any, **kwargs: Any) -> Any:
+    return _nanvar(a, *args, _sqrt=True, **kwargs)
+
+
+# ---- polyfit --------------------------------------------------------------------------------------
+def _polyfit(x: Any, y: Any, deg: Any, rcond: Any = None, full: bool = False, w: Any = None,
+             cov: Any = False) -> Any:
+    """numpy's scaled least squares on the Vandermonde matrix (np.linalg.lstsq, which has rules in
+    both arguments, so x may be traced too)."""
+    if full or cov:
+        raise TypeError("np.polyfit(full=True / cov=True) is not supported on traced values; "
+                        "call np.polyfit for the coefficients only")
+    order = operator.index(deg) + 1
+    x, y = _array(x), _array(y)
+    if order < 1:
+        raise ValueError("expected deg >= 0")
+    if len(shape_of(x)) != 1:
+        raise TypeError("expected 1D vector for x")
+    if shape_of(x)[0] == 0:
+        raise TypeError("expected non-empty vector for x")
+    if len(shape_of(y)) not in (1, 2):
+        raise TypeError("expected 1D or 2D array for y")
+    if shape_of(x)[0] != shape_of(y)[0]:
+        raise TypeError("expected x and y to have same length")
+    if rcond is None:
+        rcond = shape_of(x)[0] * np.finfo(float).eps
+    # Columns x**deg, ..., x, 1 by repeated products (no x**0 at x = 0).
+    cols = [np.ones(shape_of(x))]
+    for _ in range(order - 1):
+        cols.append(cols[-1] * x)
+    lhs, rhs = np.stack(cols[::-1], axis=1), y
+    if w is not None:
+        w = _array(w)
+        if len(shape_of(w)) != 1 or shape_of(w)[0] != shape_of(y)[0]:
+            raise TypeError("expected a 1-d array for weights of the length of y")
+        lhs = lhs * w[:, None]
+        rhs = rhs * (w if len(shape_of(rhs)) == 1 else w[:, None])
+    scale = ew.sqrt(st.sum_(lhs * lhs, axis=(0,), keepdims=False))
+    lhs = lhs / scale
+    c = np.linalg.lstsq(lhs, rhs, rcond=rcond)[0]
+    return c / scale if len(shape_of(c)) == 1 else c / scale[:, None]
+
+
+
 FUNC.update({
     np.var: _var,
     np.std: _std,
@@ -411,4 +608,13 @@ FUNC.update({
     np.correlate: _conv_handler(correlate, "valid"),
     np.interp: _interp,
     np.polyval: _polyval,
+    np.polyfit: _polyfit,
+    np.trapezoid: _trapezoid,
+    np.gradient: _gradient,
+    np.cov: _cov,
+    np.corrcoef: _corrcoef,
+    np.nancumsum: _nan_cumulative("nancumsum", np.cumsum, 0.0),
+    np.nancumprod: _nan_cumulative("nancumprod", np.cumprod, 1.0),
+    np.nanvar: _nanvar,
+    np.nanstd: _nanstd,
 })

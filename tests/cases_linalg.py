@@ -34,6 +34,12 @@ def _orthonormal(rng: np.random.Generator, m: int, k: int) -> np.ndarray:
 
 # Diagonally dominant: every triangle and every leading block is well conditioned.
 WELL = _stacked(lambda rng, m, n: rng.uniform(-1.0, 1.0, (m, n)) + 2.5 * np.eye(m, n))
+# A well-conditioned square matrix in disguise: the (prod, prod) reshape tensorsolve/tensorinv use.
+def WELL_TENSOR(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    k = int(math.isqrt(math.prod(shape)))
+    return np.reshape(rng.uniform(-1.0, 1.0, (k, k)) + 2.5 * np.eye(k), shape)
+
+
 SPD = _stacked(lambda rng, m, n: (lambda b: b @ b.T / n + 0.5 * np.eye(n))(rng.uniform(-1, 1, (n, n))))
 
 
@@ -55,6 +61,15 @@ def _separated(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
 SEP = _stacked(_separated)
 
 
+def _low_rank(deficit: int) -> Callable[..., np.ndarray]:
+    """Square matrices of rank n - deficit (at most), where det's derivatives below order deficit vanish."""
+    return _stacked(lambda rng, m, n: rng.uniform(-1, 1, (m, max(n - deficit, 0)))
+                    @ rng.uniform(-1, 1, (max(n - deficit, 0), n)))
+
+
+RANK_N1, RANK_N2 = _low_rank(1), _low_rank(2)
+
+
 # ---- tuple results as one smooth array ------------------------------------------------------------
 def _mT(x: Any) -> Any:
     return np.swapaxes(x, -1, -2)
@@ -72,11 +87,21 @@ def svd_out(a: Any, **kw: Any) -> Any:
     return np.concatenate([u * sign, np.expand_dims(s, -2), _mT(vh) * sign], axis=-2)
 
 
+def svd_first_k(a: Any) -> Any:
+    """svd(a) with full_matrices=True, using only the first k = min(m, n) singular vectors."""
+    u, s, vh = np.linalg.svd(a)
+    k = np.shape(s)[-1]
+    u, v = u[..., :, :k], _mT(vh[..., :k, :])
+    sign = np.sign(u[..., :1, :])
+    return np.concatenate([u * sign, np.expand_dims(s, -2), v * sign], axis=-2)
+
+
 def qr_out(a: Any) -> Any:
     q, r = np.linalg.qr(a)
-    n = np.shape(r)[-1]
-    sign = np.sign(np.sum(r * np.eye(n), axis=-1))  # a positive diagonal: the unique QR
-    return np.concatenate([q * np.expand_dims(sign, -2), r * np.expand_dims(sign, -1)], axis=-2)
+    sign = np.sign(np.sum(r * np.eye(*np.shape(r)[-2:]), axis=-1))  # a positive diagonal: the unique QR
+    q, r = q * np.expand_dims(sign, -2), r * np.expand_dims(sign, -1)
+    return np.concatenate([np.reshape(q, np.shape(q)[:-2] + (-1,)), np.reshape(r, np.shape(r)[:-2] + (-1,))],
+                          axis=-1)
 
 
 def cho_factor_out(a: Any, lower: bool = False) -> Any:
@@ -97,10 +122,23 @@ CASES: dict[str, list[Case]] = {
             ((2, 3, 3), (3,)), ((3, 3), (2, 3, 1))),
         on("np.linalg.inv", np.linalg.inv, (3, 3), (2, 3, 3), (1, 1), domain=WELL),
         on("matrix_power(a,-2)", lambda a: np.linalg.matrix_power(a, -2), (3, 3), domain=WELL),
+        on("cond(a,'fro')", lambda a: np.linalg.cond(a, "fro"), (3, 3), (2, 3, 3), domain=WELL),
+        on("cond(a,1)", lambda a: np.linalg.cond(a, 1), (3, 3), domain=WELL),
+        on("cond(a,-inf)", lambda a: np.linalg.cond(a, -np.inf), (3, 3), domain=WELL),
+        on("cond(a,'nuc')", lambda a: np.linalg.cond(a, "nuc"), (3, 3), domain=WELL),
+        two("np.linalg.tensorsolve", np.linalg.tensorsolve, WELL_TENSOR, REAL,
+            ((6, 2, 3), (6,)), ((2, 3, 6), (2, 3))),
+        Case("tensorsolve(a,b,axes=(0,))", lambda a, b: np.linalg.tensorsolve(a, b, axes=(0,)),
+             (((6, 2, 3), (2, 3)),), (WELL_TENSOR, REAL)),
+        on("np.linalg.tensorinv", np.linalg.tensorinv, (2, 3, 6), domain=WELL_TENSOR),
+        on("tensorinv(a,ind=1)", lambda a: np.linalg.tensorinv(a, ind=1), (4, 2, 2), domain=WELL_TENSOR),
     ],
     "det": [
         on("np.linalg.det", np.linalg.det, (3, 3), (2, 3, 3), (4, 4), (1, 1), domain=WELL),
         on("det(x) of a general matrix", np.linalg.det, (3, 3), domain=REAL),
+        # singular matrices: the cofactors are signed minors, each a det again (exact at every order)
+        on("det of rank n-1", np.linalg.det, (3, 3), (4, 4), (2, 3, 3), (2, 2), domain=RANK_N1),
+        on("det of rank n-2", np.linalg.det, (3, 3), (4, 4), domain=RANK_N2),
     ],
     "slogdet": [
         on("slogdet(a)[1]", lambda a: np.linalg.slogdet(a)[1], (3, 3), (2, 3, 3), domain=WELL),
@@ -131,8 +169,17 @@ CASES: dict[str, list[Case]] = {
         on("U diag(s) Vh", lambda a: (lambda u, s, vh: (u * s) @ vh)(*np.linalg.svd(a, full_matrices=False)),
            (4, 3), domain=SEP),
     ],
+    # full_matrices=True of a non-square matrix: the extra vectors carry no derivative, the rest does
+    "svd_complement": [
+        on("svd(a).S", lambda a: np.linalg.svd(a).S, (4, 3), (3, 4), (2, 4, 3), domain=SEP),
+        on("svd(a)[0][:, :k] tall", lambda a: svd_first_k(a), (4, 3), (2, 5, 3), domain=SEP),
+        on("svd(a)[2][:k] wide", lambda a: svd_first_k(a), (3, 4), domain=SEP),
+    ],
     "svdvals": [
         on("np.linalg.svdvals", np.linalg.svdvals, (3, 4), (2, 3, 3), domain=SEP),
+        on("np.linalg.cond", np.linalg.cond, (3, 4), (2, 3, 3), domain=SEP),
+        on("cond(a,2)", lambda a: np.linalg.cond(a, 2), (4, 3), domain=SEP),
+        on("cond(a,-2)", lambda a: np.linalg.cond(a, -2), (3, 3), domain=SEP),
         on("svd(a,compute_uv=False)", lambda a: np.linalg.svd(a, compute_uv=False), (4, 3), domain=SEP),
         on("norm(a,2)", lambda a: np.linalg.norm(a, 2), (3, 4), domain=SEP),
         on("norm(a,-2)", lambda a: np.linalg.norm(a, -2), (4, 3), domain=SEP),
@@ -145,6 +192,10 @@ CASES: dict[str, list[Case]] = {
     "qr": [
         on("np.linalg.qr", qr_out, (3, 3), (4, 3), (2, 4, 3), domain=WELL),
         on("qr(a,mode='r')", lambda a: np.abs(np.linalg.qr(a, mode="r")), (4, 3), domain=WELL),
+        on("qr of a wide matrix", qr_out, (3, 5), (2, 2, 4), domain=WELL),
+        on("qr(a,mode='r') wide", lambda a: np.abs(np.linalg.qr(a, mode="r")), (3, 4), domain=WELL),
+        on("qr(a,mode='complete') wide", lambda a: np.abs(np.linalg.qr(a, mode="complete")[1]), (2, 3),
+           domain=WELL),
     ],
     "pinv": [
         on("np.linalg.pinv", np.linalg.pinv, (3, 3), (4, 3), (3, 4), (2, 4, 3), domain=SEP),

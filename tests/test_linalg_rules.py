@@ -4,6 +4,7 @@ plain numpy (finite differences), never from modes."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,7 @@ import scipy.linalg as sl
 import modes
 import modes.scipy.linalg as sla
 from case_table import MODES
-from cases_linalg import SEP, SPD, SYM, WELL, eigh_out, qr_out, svd_out
+from cases_linalg import RANK_N2, SEP, SPD, SYM, WELL, eigh_out, qr_out, svd_out
 from conftest import assert_close_fd, numerical_jacobian
 
 
@@ -117,6 +118,69 @@ def test_det_of_singular_matrix_uses_the_cofactor_matrix(mode: str) -> None:
     np.testing.assert_allclose(_grad(np.linalg.det, c, mode), np.zeros((3, 3)), atol=1e-12)
 
 
+def _det_hessian_fd(a: np.ndarray, h: float = 0.5) -> np.ndarray:
+    """Second central differences of plain np.linalg.det: exact up to rounding for any h, as det is
+    affine in each entry (the diagonal terms vanish, the mixed ones have no h^2 error)."""
+    n2, x = a.size, a.ravel()
+    hess = np.zeros((n2, n2))
+    for i in range(n2):
+        for j in range(n2):
+            def f(di: float, dj: float) -> float:
+                y = x.copy()
+                y[i] += di
+                y[j] += dj
+                return float(np.linalg.det(y.reshape(a.shape)))
+            hess[i, j] = (f(h, h) - f(h, -h) - f(-h, h) + f(-h, -h)) / (4 * h * h)
+    return hess.reshape(a.shape + a.shape)
+
+
+def _of_rank(rng: np.random.Generator, n: int, r: int) -> np.ndarray:
+    return rng.uniform(-1, 1, (n, r)) @ rng.uniform(-1, 1, (r, n))
+
+
+NESTINGS = [(outer, inner) for outer in MODES for inner in MODES]
+
+
+@pytest.mark.parametrize("outer, inner", NESTINGS)
+@pytest.mark.parametrize("n, rank", [(3, 2), (3, 1), (3, 0), (4, 3), (4, 2), (4, 1), (4, 0), (1, 0)])
+def test_det_hessian_is_exact_at_singular_matrices(n: int, rank: int, outer: str, inner: str) -> None:
+    a = _of_rank(np.random.default_rng(10 * n + rank), n, rank)
+    assert np.linalg.matrix_rank(a) == rank
+    hess = modes.jacobian(modes.grad(np.linalg.det, mode=inner), mode=outer)(a)
+    np.testing.assert_allclose(hess, _det_hessian_fd(a), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("outer, inner", NESTINGS)
+def test_det_hessian_of_the_reported_rank_one_matrix(outer: str, inner: str) -> None:
+    a = np.outer([1.0, 2.0, 3.0], [1.0, -1.0, 0.5])  # was off by up to 3.0 through the SVD adjugate
+    hess = modes.jacobian(modes.grad(np.linalg.det, mode=inner), mode=outer)(a)
+    np.testing.assert_allclose(hess, _det_hessian_fd(a), rtol=1e-12, atol=1e-12)
+    # a stack mixing a singular and an invertible matrix takes the minors for both
+    b = np.stack([a, np.diag([1.0, 2.0, 3.0])])
+    hess = modes.jacobian(modes.grad(lambda b: np.sum(np.linalg.det(b)), mode=inner), mode=outer)(b)
+    np.testing.assert_allclose(hess[0, :, :, 0], _det_hessian_fd(a), atol=1e-12)
+    np.testing.assert_allclose(hess[1, :, :, 1], _det_hessian_fd(b[1]), atol=1e-12)
+    np.testing.assert_array_equal(hess[0, :, :, 1], np.zeros((3, 3, 3, 3)))
+
+
+def test_det_third_derivative_by_hand() -> None:
+    # d^3 det(A)[E_ij, E_kl, E_pq] = sign(i, k, p) sign(j, l, q) for distinct rows and columns, else 0:
+    # a constant, so it must come out exactly at a rank-1 matrix (where det, its gradient and its
+    # Hessian's structure all degenerate)
+    perms = list(itertools.permutations(range(3)))
+    expected = np.zeros((3,) * 6)
+    for rows in perms:
+        for cols in perms:
+            i, k, p = rows
+            j, l, q = cols
+            expected[i, j, k, l, p, q] = np.linalg.det(np.eye(3)[list(rows)]) * np.linalg.det(
+                np.eye(3)[list(cols)])
+    a = np.outer([1.0, 2.0, 3.0], [1.0, -1.0, 0.5])
+    for m1, m2, m3 in itertools.product(MODES, repeat=3):
+        f = modes.jacobian(modes.jacobian(modes.grad(np.linalg.det, mode=m1), mode=m2), mode=m3)
+        np.testing.assert_allclose(f(a), expected, atol=1e-12, err_msg=f"{m3} over {m2} over {m1}")
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_eigh_at_repeated_eigenvalues(mode: str) -> None:
     a = np.diag([1.0, 1.0, 3.0])
@@ -162,6 +226,35 @@ def test_pinv_of_rank_deficient_matrix_on_its_rank_manifold() -> None:
     np.testing.assert_allclose(np.sum(pull(w)[0] * da), np.sum(w * tangent), rtol=1e-12)
 
 
+@pytest.mark.parametrize("shape", [(4, 2), (2, 4), (2, 3, 5)])
+def test_full_svd_of_non_square_matrix(shape: tuple[int, ...]) -> None:
+    a = np.random.default_rng(4).normal(size=shape)
+    k = min(shape[-2:])
+    (u, s, vh), _ = modes.vjp(lambda a: tuple(np.linalg.svd(a)), a)
+    for got, want in zip((u, s, vh), np.linalg.svd(a)):  # numpy's values, extra vectors included
+        np.testing.assert_array_equal(got, want)
+
+    def nuc_sq(a: Any) -> Any:  # only s: d sum(s^2) / dA = 2 A
+        return np.sum(np.linalg.svd(a).S ** 2)
+
+    def leading(a: Any) -> Any:  # only the first k singular vectors: a smooth function of A
+        u, s, vh = np.linalg.svd(a)
+        return (u[..., :, :k] * s[..., None, :]) @ vh[..., :k, :]  # = A
+
+    for mode in MODES:
+        np.testing.assert_allclose(_grad(nuc_sq, a, mode), 2 * a, rtol=1e-12)
+        np.testing.assert_allclose(_jac(leading, a, mode), np.eye(a.size).reshape(shape + shape),
+                                   atol=1e-12)
+
+    def extra(a: Any) -> Any:  # reads the extra vectors, which have no derivative
+        u, _, vh = np.linalg.svd(a)
+        return np.sum(u ** 3) + np.sum(vh ** 3)
+
+    with pytest.raises(TypeError, match=r"np\.linalg\.svd.*full_matrices=False"):
+        _grad(extra, a, "reverse")
+    assert np.all(np.isnan(_grad(extra, a, "forward")))  # forward mode: NaN, never a number
+
+
 # ---- errors ----------------------------------------------------------------------------------------
 def _traced_call(f: Callable[..., Any], *args: Any) -> None:
     modes.grad(lambda *a: np.sum(f(*a)), mode="reverse")(*args)
@@ -178,8 +271,12 @@ def test_errors_name_the_function_and_say_what_to_do() -> None:
         _traced_call(lambda a: np.linalg.svd(a)[0], np.ones((3, 2)))
     with pytest.raises(TypeError, match="hermitian"):
         _traced_call(lambda a: np.linalg.svd(a, hermitian=True)[0], np.eye(2))
-    with pytest.raises(TypeError, match="m >= n"):
+    with pytest.raises(np.linalg.LinAlgError):  # a wide qr needs its leading square block invertible
         _traced_call(lambda a: np.linalg.qr(a)[0], np.ones((2, 3)))
+    with pytest.raises(TypeError, match="mode='complete'"):
+        _traced_call(lambda a: np.linalg.qr(a, mode="complete")[0], np.ones((3, 2)))
+    with pytest.raises(np.linalg.LinAlgError):  # cond(a, 'fro') of a singular matrix is inf
+        _traced_call(lambda a: np.linalg.cond(a, "fro"), np.array([[1.0, 2.0], [2.0, 4.0]]))
     with pytest.raises(TypeError, match="mode='raw'"):
         _traced_call(lambda a: np.linalg.qr(a, mode="raw")[0], np.ones((3, 2)))
     with pytest.raises(ValueError, match="UPLO"):
@@ -240,6 +337,8 @@ ADJOINT = [
     ("svd", lambda a: svd_out(a, full_matrices=False), (SEP, (3, 4))),
     ("svd tall", lambda a: svd_out(a, full_matrices=False), (SEP, (4, 3))),
     ("qr", qr_out, (WELL, (4, 3))),
+    ("qr wide", qr_out, (WELL, (3, 5))),
+    ("det singular", lambda a: np.linalg.det(a), (RANK_N2, (2, 4, 4))),
     ("pinv", np.linalg.pinv, (SEP, (3, 4))),
     ("lstsq", lambda a, b: np.linalg.lstsq(a, b)[0], (SEP, (4, 3)), (None, (4, 2))),
     ("solve_triangular", lambda a, b: sla.solve_triangular(a, b, trans=1, lower=True), (WELL, (3, 3)),

@@ -29,12 +29,20 @@ Conventions (real float input only; complex input raises TypeError):
   ``svdvals`` at a repeated singular value returns ``diag(U^T dA V)`` for numpy's choice of
   ``U, V``: right for symmetric functions of the singular values (nuclear norm, sums).
 * ``det`` uses the cofactor matrix ``det(A) A^-T`` (a solve) when ``A`` has full numerical rank and
-  ``det(U) det(V) U adj(S) V^T`` from the SVD when it does not, so a singular matrix gets its
-  (finite, correct) first derivative; its second derivative then follows the ``svd`` conventions.
+  the signed (n-1)x(n-1) minors (gathered, each a ``det`` again) when it does not: both are exact
+  formulas, so ``det`` (a polynomial) has exact derivatives of every order at every matrix.
   ``slogdet`` at a singular matrix raises ``LinAlgError`` (logabsdet is -inf, no derivative).
+* ``svd(full_matrices=True)`` of a non-square matrix returns numpy's extra singular vectors (the
+  columns of U, or rows of Vh, beyond min(m, n)): an arbitrary basis of the complement, with no
+  derivative. Reverse mode raises TypeError when they receive a nonzero cotangent; forward mode
+  gives them NaN tangents. Results that use only ``s`` and the first min(m, n) vectors are exact.
 * ``solve``/``inv`` of a singular matrix and ``cholesky`` of a non-SPD matrix raise numpy's
   ``LinAlgError``. ``pinv``/``lstsq`` differentiate on the manifold of matrices of the rank their
-  cutoff detects (exact at full rank), ``qr`` needs ``m >= n`` (reduced mode).
+  cutoff detects (exact at full rank). ``qr`` of a wide matrix ``[X | Y]`` (m < n) is
+  ``Q [R1 | Q^T Y]`` with ``X = Q R1``: it needs ``X`` invertible, as a tall one needs full column rank.
+* ``cond`` follows numpy: ``svdvals`` for p in (None, 2, -2), else ``norm(A, p) * norm(inv(A), p)``
+  (a singular matrix raises ``LinAlgError`` there); ``tensorsolve``/``tensorinv`` reshape to
+  ``solve``/``inv``.
 """
 
 from __future__ import annotations
@@ -161,15 +169,31 @@ def _expand2(x: Any) -> Any:
     return np.reshape(x, shape_of(x) + (1, 1))
 
 
+def _minor_index(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows, columns and signs gathering the n^2 minors of an n x n matrix: (n, n, n-1, n-1)."""
+    keep = np.array([[k for k in range(n) if k != i] for i in range(n)], dtype=np.intp)  # (n, n-1)
+    rows = keep[:, None, :, None]  # minor (i, j) keeps the rows other than i ...
+    cols = keep[None, :, None, :]  # ... and the columns other than j
+    signs = (-1.0) ** np.add.outer(np.arange(n), np.arange(n))
+    return rows, cols, signs
+
+
 def _cofactor(a: Any, ans: Any) -> Any:
-    """C with d det(A) = <C, dA>: det(A) A^-T, or from the SVD where A is numerically singular."""
+    """C with d det(A) = <C, dA>: det(A) A^-T at full numerical rank, else the signed minors.
+
+    Both are exact formulas for the cofactor matrix, the first on the open set of invertible
+    matrices, the second everywhere (each minor's ``det`` is this primitive again, one size
+    smaller), so every derivative of the rule is exact too: no decomposition with degenerate
+    conventions enters. The minors cost n^2 dets of size n-1 per derivative order, and only
+    where ``A`` is numerically singular.
+    """
     n = shape_of(a)[-1]
     if np.all(np.linalg.matrix_rank(np.asarray(plain(a))) == n):
         return _expand2(ans) * _mT(_inv(a))
-    u, s, vh = _svd_parts(a)
-    sign = np.linalg.det(np.asarray(plain(u))) * np.linalg.det(np.asarray(plain(vh)))
-    others = np.prod(ew.where(np.eye(n, dtype=bool), 1.0, np.expand_dims(s, -2)), axis=-1)
-    return np.reshape(sign, np.shape(sign) + (1, 1)) * np.matmul(u * np.expand_dims(others, -2), vh)
+    if n == 1:  # d a / d a = 1: the adjugate of a 1x1 matrix
+        return np.ones(shape_of(a))
+    rows, cols, signs = _minor_index(n)
+    return signs * det(a[..., rows, cols])
 
 
 det = structural(
@@ -340,6 +364,39 @@ def _svdvals_vjp(g: Any, ans: Any, a: Any) -> Any:
     return np.matmul(u * np.expand_dims(g, -2), vh)
 
 
+# ---- svd(full_matrices=True) of a non-square matrix: the extra singular vectors ---------------------
+# The columns of U (m > n) or rows of Vh (m < n) beyond min(m, n) are any orthonormal basis of the
+# complement: they are not a function of the matrix, so they have no derivative. Their value is
+# numpy's basis; a rule asked for their derivative refuses instead of returning an arbitrary one.
+def _complement_fn(a: Any) -> np.ndarray:
+    m, n = np.shape(a)[-2:]
+    u, _, vh = np.linalg.svd(a, full_matrices=True)
+    return u[..., :, n:] if m > n else vh[..., m:, :]
+
+
+def _complement_message(what: str) -> str:
+    return (f"np.linalg.svd of a non-square matrix with full_matrices=True (numpy's default): the "
+            f"{what} depends on the extra singular vectors (the columns of U, or rows of Vh, beyond "
+            "min(m, n)), which are an arbitrary basis of the orthogonal complement and have no "
+            "derivative. Pass full_matrices=False, or use only s and the first min(m, n) vectors.")
+
+
+def _complement_jvp(g: Any, ans: Any, a: Any) -> Any:
+    # Forward mode cannot know whether the tangent will be used: NaN marks it as undefined (so a
+    # result that reads the extra vectors gets NaN, never an arbitrary number).
+    return np.full(shape_of(g)[:_nb(g, a)] + shape_of(ans), np.nan)
+
+
+def _complement_vjp(g: Any, ans: Any, a: Any) -> Any:
+    if np.any(np.asarray(plain(g)) != 0):
+        raise TypeError(_complement_message("result"))
+    return np.zeros(shape_of(g)[:_nb(g, ans)] + shape_of(a))
+
+
+svd_complement = structural(_complement_fn, "svd_complement",
+                            jvp=(_complement_jvp,), vjp=(_complement_vjp,))
+
+
 # numpy computes singular values alone by another LAPACK path: its own primitive so values match.
 svdvals = structural(lambda a: np.linalg.svd(a, compute_uv=False), "svdvals",
                      jvp=(_svdvals_jvp,), vjp=(_svdvals_vjp,))
@@ -436,7 +493,8 @@ lstsq = structural(
     vjp=(_lstsq_vjp_a, lambda g, ans, a, b, rcond: np.matmul(_mT(_lstsq_pinv(a, rcond)), g)),
 )
 
-DECOMPOSITIONS = (solve, det, slogdet, cholesky, eigh, eigvalsh, svd, svdvals, qr, pinv, lstsq)
+DECOMPOSITIONS = (solve, det, slogdet, cholesky, eigh, eigvalsh, svd, svd_complement, svdvals, qr, pinv,
+                  lstsq)
 
 
 # ---- numpy bindings ------------------------------------------------------------------------------------
@@ -501,12 +559,24 @@ def _svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian:
                         "hermitian= (or use np.linalg.eigh for a symmetric matrix)")
     if not compute_uv:
         return svdvals(a)
-    if full_matrices and s[-1] != s[-2]:
-        raise TypeError(
-            f"np.linalg.svd of a non-square {s[-2]}x{s[-1]} matrix with full_matrices=True (numpy's "
-            "default): the extra singular vectors are not unique, so they have no derivative. Pass "
-            "full_matrices=False.")
-    return _LinAlgResults.SVDResult(*_svd_parts(a))
+    u, sv, vh = _svd_parts(a)
+    if full_matrices and s[-1] != s[-2]:  # numpy's complement basis, with no derivative
+        k = min(s[-2:])
+        u0, _, vh0 = np.linalg.svd(np.asarray(plain(a)), full_matrices=True)
+        u, vh = _snap(u, u0[..., :, :k]), _snap(vh, vh0[..., :k, :])
+        extra = svd_complement(a)
+        if s[-2] > s[-1]:
+            u = np.concatenate([u, extra], axis=-1)
+        else:
+            vh = np.concatenate([vh, extra], axis=-2)
+    return _LinAlgResults.SVDResult(u, sv, vh)
+
+
+def _snap(x: Any, x0: np.ndarray) -> Any:
+    """x moved onto numpy's value x0 by a constant shift, when LAPACK's full and reduced paths differ
+    only by rounding (x + (x0 - x) is x0 exactly then); the derivative is x's."""
+    d = x0 - np.asarray(plain(x))
+    return x + d if np.max(np.abs(d), initial=0.0) <= 1e-12 * np.max(np.abs(x0), initial=1.0) else x
 
 
 def _svdvals(x: Any) -> Any:
@@ -519,12 +589,16 @@ def _qr(a: Any, mode: str = "reduced") -> Any:
     if len(s) < 2:
         raise np.linalg.LinAlgError(f"np.linalg.qr: expected a (..., m, n) array, got shape {s}")
     m, n = s[-2:]
-    if mode not in ("reduced", "r", "complete") or (mode == "complete" and m != n):
+    if mode not in ("reduced", "r", "complete") or (mode == "complete" and m > n):
         raise TypeError(f"np.linalg.qr(..., mode={mode!r}) is not supported on traced values; use "
                         "mode='reduced' (or 'r')")
-    if m < n:
-        raise TypeError(f"np.linalg.qr of a wide {m}x{n} matrix: the derivative needs m >= n; "
-                        "factor the transpose, or a[..., :, :m] and solve for the rest")
+    if m < n:  # [X | Y] = Q [R1 | Q^T Y] with X = Q R1 square: smooth where X is invertible
+        x, y = a[..., :, :m], a[..., :, m:]
+        q, r1 = _qr_unpack(qr(x), x)
+        q0, r0 = np.linalg.qr(np.asarray(plain(a)))
+        q, r1 = _snap(q, q0), _snap(r1, r0[..., :, :m])
+        r = np.concatenate([r1, _snap(np.matmul(_mT(q), y), r0[..., :, m:])], axis=-1)
+        return r if mode == "r" else _LinAlgResults.QRResult(q, r)
     q, r = _qr_unpack(qr(a), a)
     return r if mode == "r" else _LinAlgResults.QRResult(q, r)
 
@@ -579,6 +653,50 @@ def _matrix_power(a: Any, n: int) -> Any:
         if bit:
             result = z if result is None else la.matmul(result, z)
     return result
+
+
+def _cond(x: Any, p: Any = None) -> Any:
+    """numpy's definitions: singular values for p in (None, 2, -2), else norm(x) * norm(inv(x))."""
+    _real("cond", x)
+    s = shape_of(x)
+    if len(s) < 2:
+        raise np.linalg.LinAlgError(f"np.linalg.cond: expected a (..., m, n) array, got shape {s}")
+    if p is None or (not isinstance(p, str) and p in (2, -2)):
+        sv = svdvals(x)
+        return sv[..., -1] / sv[..., 0] if p == -2 else sv[..., 0] / sv[..., -1]
+    _square("cond", x)  # a singular matrix raises numpy's LinAlgError (the condition number is inf)
+    return _norm(x, p, axis=(-2, -1)) * _norm(_inv_handler(x), p, axis=(-2, -1))
+
+
+def _tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
+    """numpy's reshape of a to a square matrix, then solve."""
+    _real("tensorsolve", a, b)
+    an = len(shape_of(a))
+    if axes is not None:
+        allaxes = list(range(an))
+        for k in axes:
+            allaxes.remove(k)
+            allaxes.insert(an, k)
+        a = np.transpose(a, allaxes)
+    oldshape = shape_of(a)[-(an - len(shape_of(b))):]
+    prod = int(np.prod(oldshape))
+    if int(np.prod(shape_of(a))) != prod ** 2:
+        raise np.linalg.LinAlgError(
+            f"np.linalg.tensorsolve: input arrays must satisfy prod(a.shape[b.ndim:]) == "
+            f"prod(a.shape[:b.ndim]), got shapes {shape_of(a)} and {shape_of(b)}")
+    x = solve(np.reshape(a, (prod, prod)), np.reshape(b, (prod, 1)))
+    return np.reshape(x, oldshape)
+
+
+def _tensorinv(a: Any, ind: int = 2) -> Any:
+    """numpy's reshape of a to a square matrix, then inv."""
+    _real("tensorinv", a)
+    if ind <= 0:
+        raise ValueError("Invalid ind argument.")
+    oldshape = shape_of(a)
+    invshape = oldshape[ind:] + oldshape[:ind]
+    prod = int(np.prod(oldshape[ind:]))
+    return np.reshape(_inv_handler(np.reshape(a, (prod, -1))), invshape)
 
 
 def _chain_order(dims: list[int]) -> list[list[int]]:
@@ -763,6 +881,9 @@ FUNC.update({
     np.linalg.matrix_power: _matrix_power,
     np.linalg.multi_dot: _multi_dot,
     np.linalg.norm: _norm,
+    np.linalg.cond: _cond,
+    np.linalg.tensorsolve: _tensorsolve,
+    np.linalg.tensorinv: _tensorinv,
     np.trace: _trace,
     # piecewise constant in the matrix: no derivative
     np.linalg.matrix_rank: _plain_only(np.linalg.matrix_rank),

@@ -6,9 +6,12 @@ Every partial is written with scipy.special functions, so it is differentiable a
 a Python function in scipy (it converts its arguments with ``np.asarray``): its primitive here is
 the drop-in that ``modes.scipy.special.polygamma`` exports.
 
-Orders and shape parameters with no closed-form derivative (the ``n`` of polygamma, the ``v`` of
-iv, ive, jv, the ``a`` of gammainc, gammaincc) have a rule that raises ``RuleError`` naming the
-function: pass a constant there. Conventions: i0e, i1e, ive carry exp(-|x|), whose kink at 0 gets
+Orders and shape parameters with no closed-form derivative (the ``n`` of polygamma and yn, the
+``v`` of iv, ive, jv (= jn), kv, the ``a`` of gammainc, gammaincc, the ``a``, ``b`` of betainc,
+betaincc, the ``df`` of stdtr) have a rule that raises ``RuleError`` naming the function: pass a
+constant there. scipy's own copies of numpy functions (expm1, log1p, cbrt, exp2: other ufunc
+objects than numpy's) reuse the numpy row's partials; scipy.special.sinc is np.sinc itself, and
+scipy.special.round (piecewise constant) is not bound. Conventions: i0e, i1e, ive carry exp(-|x|), whose kink at 0 gets
 sign(0) = 0, as abs; entr, xlogy and xlog1py have infinite partials where their value is finite
 (entr at 0, xlogy at y = 0, xlog1py at y = -1), taken as 0 where they meet an exact zero tangent
 or bar; xlogy(0, y) and xlog1py(0, y) are 0 for every y, so their partial in y is 0 at x = 0.
@@ -20,7 +23,7 @@ import numpy as np
 
 from ..errors import RuleError
 from ..registry import Primitive
-from .bind import UFUNC, elementwise
+from .bind import REGISTRY, UFUNC, elementwise
 
 try:
     import scipy.special as sc
@@ -34,6 +37,8 @@ _TWO_OVER_SQRT_PI = float(2 / np.sqrt(np.pi))
 _SQRT_PI_OVER_TWO = float(np.sqrt(np.pi) / 2)
 _INV_SQRT_2PI = float(1 / np.sqrt(2 * np.pi))
 _SQRT_2PI = float(np.sqrt(2 * np.pi))
+_LN10 = float(np.log(10.0))
+_DEG = float(np.pi / 180)
 
 
 def _constant_only(name: str, arg: str):
@@ -124,6 +129,60 @@ def _register() -> None:
     _row("i1", lambda ans, x: 0.5 * (sc.i0(x) + sc.iv(2.0, x)))
     _row("i0e", lambda ans, x: sc.i1e(x) - np.sign(x) * ans)
     _row("i1e", lambda ans, x: 0.5 * (sc.i0e(x) + sc.ive(2.0, x)) - np.sign(x) * ans)
+    _row("j0", lambda ans, x: -sc.j1(x))
+    # j1' = j0 - j1 / x = (j0 - j2) / 2: no division, 1/2 at 0.
+    _row("j1", lambda ans, x: 0.5 * (sc.j0(x) - sc.jv(2.0, x)))
+    # scipy.special.jn is the jv ufunc itself (one object): jv's row covers it.
+    _row("y0", lambda ans, x: -sc.y1(x))
+    _row("y1", lambda ans, x: sc.y0(x) - sc.y1(x) / x)
+    _row("yn",
+         _constant_only("yn", "n"),
+         lambda ans, n, x: 0.5 * (sc.yn(n - 1, x) - sc.yn(n + 1, x)))
+    # K_v' = -(K_{v-1} + K_{v+1}) / 2
+    _row("kv",
+         _constant_only("kv", "v"),
+         lambda ans, v, x: -0.5 * (sc.kv(v - 1, x) + sc.kv(v + 1, x)))
+
+    # ---- more gamma family, error functions ----------------------------------------------------
+    _row("rgamma", lambda ans, x: -ans * sc.digamma(x))
+    _row("beta",
+         lambda ans, a, b: ans * (sc.digamma(a) - sc.digamma(a + b)),
+         lambda ans, a, b: ans * (sc.digamma(b) - sc.digamma(a + b)))
+    _row("erfi", lambda ans, x: _TWO_OVER_SQRT_PI * np.exp(x * x))
+    _row("dawsn", lambda ans, x: 1 - 2 * x * ans)
+
+    # ---- distribution functions: the derivative in x is the density ------------------------------
+    # d/dx I_x(a, b) = x^(a-1) (1-x)^(b-1) / B(a, b), in logs.
+    _row("betainc",
+         _constant_only("betainc", "a"),
+         _constant_only("betainc", "b"),
+         lambda ans, a, b, x: np.exp(sc.xlogy(a - 1, x) + sc.xlog1py(b - 1, -x) - sc.betaln(a, b)))
+    _row("betaincc",
+         _constant_only("betaincc", "a"),
+         _constant_only("betaincc", "b"),
+         lambda ans, a, b, x: -np.exp(sc.xlogy(a - 1, x) + sc.xlog1py(b - 1, -x)
+                                      - sc.betaln(a, b)))
+    # Student's t cdf: d/dt is the t density with df degrees of freedom.
+    _row("stdtr",
+         _constant_only("stdtr", "df"),
+         lambda ans, df, t: np.exp(sc.gammaln((df + 1) / 2) - sc.gammaln(df / 2)
+                                   - 0.5 * np.log(df * np.pi)
+                                   - (df + 1) / 2 * np.log1p(t * t / df)))
+
+    # ---- scipy's own copies of numpy functions: other ufunc objects, numpy's rules ----------------
+    for name in ("expm1", "log1p", "cbrt", "exp2"):
+        p = _row(name, *REGISTRY[name].partials)
+        p.strong_zero = REGISTRY[name].strong_zero
+    _row("exp10", lambda ans, x: _LN10 * ans)
+    _row("sindg", lambda ans, x: _DEG * sc.cosdg(x))
+    _row("cosdg", lambda ans, x: -_DEG * sc.sindg(x))
+    _row("tandg", lambda ans, x: _DEG * (1 + ans * ans))
+    _row("cotdg", lambda ans, x: -_DEG * (1 + ans * ans))
+    # radian(d, m, s) = pi / 180 * (d + m / 60 + s / 3600): linear.
+    _row("radian",
+         lambda ans, d, m, s: _DEG,
+         lambda ans, d, m, s: _DEG / 60,
+         lambda ans, d, m, s: _DEG / 3600)
 
 
 if sc is not None:

@@ -19,19 +19,22 @@ except ImportError as e:  # pragma: no cover - exercised only without the extra
     raise ImportError("modes.scipy.special needs scipy: pip install 'modes[scipy]'") from e
 
 from scipy.special import (  # noqa: F401  (re-exported: differentiable through dispatch)
-    betaln, digamma, entr, erf, erfc, erfcinv, erfcx, erfinv, expit, gamma, gammainc, gammaincc,
-    gammaln, i0, i0e, i1, i1e, iv, ive, jv, log_expit, log_ndtr, loggamma, logit, ndtr, ndtri, psi,
-    xlog1py, xlogy,
+    beta, betainc, betaincc, betaln, cbrt, cosdg, cotdg, dawsn, digamma, entr, erf, erfc, erfcinv,
+    erfcx, erfi, erfinv, exp2, exp10, expit, expm1, gamma, gammainc, gammaincc, gammaln, i0, i0e,
+    i1, i1e, iv, ive, j0, j1, jn, jv, kv, log1p, log_expit, log_ndtr, loggamma, logit, ndtr, ndtri,
+    psi, radian, rgamma, sindg, stdtr, tandg, xlog1py, xlogy, y0, y1, yn,
 )
 
 from ..primitives.special import SPECIAL
 from ..registry import plain
 
 __all__ = [
-    "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfcx", "erfinv", "expit", "gamma",
-    "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive", "jv", "log_expit",
-    "log_ndtr", "log_softmax", "loggamma", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri",
-    "polygamma", "psi", "softmax", "xlog1py", "xlogy",
+    "beta", "betainc", "betaincc", "betaln", "cbrt", "cosdg", "cotdg", "dawsn", "digamma", "entr",
+    "erf", "erfc", "erfcinv", "erfcx", "erfi", "erfinv", "exp2", "exp10", "expit", "expm1", "gamma",
+    "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1", "jn",
+    "jv", "kv", "log1p", "log_expit", "log_ndtr", "log_softmax", "loggamma", "logit", "logsumexp",
+    "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "radian", "rgamma", "sindg", "softmax",
+    "stdtr", "tandg", "xlog1py", "xlogy", "y0", "y1", "yn",
 ]
 
 # polygamma(n, x): the registered primitive (n a constant integer; d/dx is polygamma(n + 1, x)).

@@ -17,6 +17,9 @@ from .reverse import Tape, Var, reverse_sweep
 from .unbroadcast import shape_of
 
 Mode = Literal["forward", "reverse"]
+ndarray = np.ndarray
+float64 = np.float64
+_F64 = np.dtype(np.float64)
 ArgNum = int | Sequence[int]
 
 
@@ -119,9 +122,16 @@ def _forward_jacobian(f: Callable[..., Any], args: list, argnums: tuple[int, ...
     shapes = []
     n = 0
     biggest = 1
+    casts = None  # inputs that are not float64: their tangents take the input's precision
     for i in argnums:
         a = args[i]
-        shape = () if type(a) is float else shape_of(a)
+        if type(a) is float:
+            shape = ()
+        else:
+            shape = shape_of(a)
+            if a.dtype is not _F64:
+                casts = casts or {}
+                casts[i] = a.dtype
         shapes.append(shape)
         size = _size(shape)
         n += size
@@ -137,14 +147,14 @@ def _forward_jacobian(f: Callable[..., Any], args: list, argnums: tuple[int, ...
         for i, shape in zip(argnums, shapes):
             if shape:
                 size = _size(shape)
-                t = seeds[:, offset : offset + size].reshape((stop - start,) + shape)
+                tangents[i] = seeds[:, offset : offset + size].reshape((stop - start,) + shape)
                 offset += size
             else:
-                t = seeds[:, offset]
+                tangents[i] = seeds[:, offset]
                 offset += 1
-            dtype = getattr(args[i], "dtype", None)
-            # Tangents in the input's precision, so float32 code stays float32.
-            tangents[i] = t if dtype is None or dtype == t.dtype else t.astype(dtype)
+        if casts is not None:
+            for i, dtype in casts.items():
+                tangents[i] = tangents[i].astype(dtype)
         out, t = _forward_pass(f, args, tangents, stop - start)
         out_shape = () if type(out) is float else shape_of(out)
         if t is None:
@@ -199,14 +209,14 @@ def _pull(out: Any, tape: Tape, leaves: list[Var], level: int, seed: Any, batch_
         if gc_was_enabled:
             gc.enable()
     return [b if type(b) is float else
-            _fresh(b if b is not seed or isinstance(b, Traced) else np.array(b),
-                   batch + shape_of(leaf.value))
+            _like(_fresh(b if b is not seed or isinstance(b, Traced) else np.array(b),
+                         batch + shape_of(leaf.value)), leaf.value)
             for b, leaf in zip(bars, leaves)]
 
 
 def _scalar_check(value: Any) -> None:
     t = type(value)
-    if t is float or t is np.float64:
+    if t is float or t is float64:
         return
     if is_container(value):
         raise TypeError(
@@ -276,22 +286,15 @@ class _Inputs:
         return [unflatten(d, flat[a:b]) for d, (a, b) in zip(self.defs, self.spans)]
 
 
-def _plain_leaves(args: tuple, nums: tuple[int, ...]) -> bool:
-    """True when every differentiated argument is a float or an array (no containers)."""
-    for i in nums:
-        t = type(args[i])
-        if t is not float and t is not np.ndarray and is_container(args[i]):
-            return False
-    return True
-
-
 def _where_in(d: TreeDef, k: int) -> str:
     return f"leaf {k} of {describe(d)}"
 
 
 def _like(result: Any, x: Any) -> Any:
     """A derivative with respect to ``x`` in ``x``'s precision; complex derivatives are an error."""
-    if type(result) is float:
+    t = type(result)
+    if t is float or t is ndarray and result.dtype is _F64 and (
+            type(x) is float or type(x) is ndarray and x.dtype is _F64):
         return result
     dtype = getattr(result, "dtype", None)
     if dtype is not None and dtype.kind == "c":
@@ -374,13 +377,6 @@ def _check_output(value: Any, what: str) -> None:
                         "number or a float array")
 
 
-def _as_value(out: Any) -> Any:
-    """An object array of traced and plain entries (``np.array([x, y])``) as one traced array."""
-    if type(out) is np.ndarray and out.dtype.hasobject:
-        return lift_object_array(out)
-    return out
-
-
 # ---- public API ---------------------------------------------------------------------------------------------
 def value_and_grad(f: Callable[..., Any], argnum: ArgNum = 0, mode: Mode = "reverse",
                    has_aux: bool = False) -> Callable[..., Any]:
@@ -402,34 +398,45 @@ def value_and_grad(f: Callable[..., Any], argnum: ArgNum = 0, mode: Mode = "reve
             cache[nargs] = _argnums(argnum, nargs)
         nums, single = cache[nargs]
         inputs = None
-        if not kwargs and not has_aux and _plain_leaves(args, nums):  # the hot path
-            fn = f
-            args_l = list(args)
+        fn = f
+        args_l = list(args)
+        if not kwargs and not has_aux:  # the hot path: floats and float arrays go straight in
             for i in nums:
-                args_l[i] = as_float_input(args_l[i], f"argument {i}")
+                a = args_l[i]
+                t = type(a)
+                if t is float or t is ndarray and a.dtype.kind == "f":
+                    continue
+                if is_container(a):
+                    inputs = _Inputs(f, args, kwargs, nums)
+                    break
+                args_l[i] = as_float_input(a, f"argument {i}")
         else:
             inputs = _Inputs(f, args, kwargs, nums)
+        if inputs is not None:
             fn = inputs.fn
             args_l = inputs.args
             nums = inputs.nums
-        wrapped = _Output(fn, has_aux, allow_container=False) if has_aux else None
-        if wrapped is not None:
-            fn = wrapped
+        wrapped = None
+        if has_aux:
+            fn = wrapped = _Output(fn, has_aux, allow_container=False)
         if mode == "reverse":
             out, tape, leaves, level = _record(fn, args_l, nums)
-            out = _as_value(out)
             value = _out_value(out, tape, level)
-            _check_output(value, "grad")
-            _scalar_check(value)
             tv = type(value)
-            seed = 1.0 if tv is float or tv is np.float64 or not shape_of(value) else \
-                np.ones(shape_of(value))
+            if tv is float or tv is float64:
+                seed = 1.0
+            else:
+                _check_output(value, "grad")
+                _scalar_check(value)
+                seed = 1.0 if not shape_of(value) else np.ones(shape_of(value))
             flat = _pull(out, tape, leaves, level, seed, 0, retain=False)
         else:
             level = levels.current() + 1 if has_aux else 0
             value, cols = _forward_jacobian(fn, args_l, nums, None)
-            _check_output(value, "grad")
-            _scalar_check(value)
+            tv = type(value)
+            if tv is not float and tv is not float64:
+                _check_output(value, "grad")
+                _scalar_check(value)
             flat = []
             offset = 0
             col = cols if len(shape_of(cols)) == 1 else cols[:, 0]
@@ -438,15 +445,13 @@ def value_and_grad(f: Callable[..., Any], argnum: ArgNum = 0, mode: Mode = "reve
                 shape = shape_of(args_l[i])
                 if shape:
                     size = _size(shape)
-                    flat.append(np.reshape(col[offset : offset + size], shape))
+                    flat.append(_like(np.reshape(col[offset : offset + size], shape), args_l[i]))
                     offset += size
                 else:  # a Python float, as reverse mode returns for scalar inputs
                     flat.append(values[offset] if values is not None else col[offset])
                     offset += 1
-        if inputs is None:
-            grads = [b if type(b) is float else _like(b, args_l[i]) for b, i in zip(flat, nums)]
-        else:
-            grads = inputs.per_argument(flat)
+        # Reverse-mode bars come back from _pull in their input's dtype already.
+        grads = flat if inputs is None else inputs.per_argument(flat)
         g = grads[0] if single else tuple(grads)
         if wrapped is not None:
             return (value, wrapped.strip_aux(level)), g
@@ -526,7 +531,6 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[An
     inputs = _Inputs(f, primals, {}, tuple(range(len(primals))))
     wrapped = _Output(inputs.fn, has_aux)
     out, tape, leaves, level = _record(wrapped, inputs.args, inputs.nums)
-    out = _as_value(out)
     value = _out_value(out, tape, level)
     _check_output(value, "vjp")
     out_shape = shape_of(value)
@@ -588,18 +592,16 @@ def jacobian(f: Callable[..., Any], argnum: ArgNum = 0,
         chosen = mode
         if mode == "auto":
             probe = _Output(inputs.fn, has_aux)
-            m = _size(shape_of(_as_value(probe(*args_l))))
+            m = _size(shape_of(probe(*args_l)))
             chosen = cost_model.choose_mode(n, m)
         if chosen == "forward":
             level = levels.current() + 1
             out, cols = _forward_jacobian(wrapped, args_l, flat_nums, chunk_size)
-            out = _as_value(out)
             _check_output(out, "jacobian")
             out_shape = shape_of(out)
             rows = np.transpose(np.reshape(cols, (n, _size(out_shape))))
         else:
             out, tape, leaves, level = _record(wrapped, args_l, flat_nums)
-            out = _as_value(out)
             value = _out_value(out, tape, level)
             _check_output(value, "jacobian")
             out_shape = shape_of(value)

@@ -45,13 +45,21 @@ class Dual(ArrayBox):
         level = self._level
         da = type(a) is Dual and a._level == level
         db = type(b) is Dual and b._level == level
-        va = a.value if da else a
-        vb = b.value if db else b
+        if da:
+            va = a.value
+        else:
+            va = a
+            if type(a) is ndarray and a.dtype.hasobject:  # np.array([x, y]) of traced entries
+                return self._apply(prim, (a, b), _NOKW)
+        if db:
+            vb = b.value
+        else:
+            vb = b
+            if type(b) is ndarray and b.dtype.hasobject:
+                return self._apply(prim, (a, b), _NOKW)
         partials = prim.partials
         if (partials is None or isinstance(va, Traced) or isinstance(vb, Traced)
-                or RECORD is not None or (INF_LEVELS and level in INF_LEVELS)
-                or (not da and type(a) is ndarray and a.dtype.hasobject)
-                or (not db and type(b) is ndarray and b.dtype.hasobject)):
+                or RECORD is not None or (INF_LEVELS and level in INF_LEVELS)):
             return self._apply(prim, (a, b), _NOKW)
         ans = prim.fn(va, vb)
         ta = type(ans)

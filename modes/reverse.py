@@ -141,15 +141,23 @@ class Var(ArrayBox):
         tape = self._tape
         da = type(a) is Var and a._level == level
         db = type(b) is Var and b._level == level
-        va = a.value if da else a
-        vb = b.value if db else b
+        if da:
+            va = a.value
+        else:
+            va = a
+            if type(a) is ndarray and a.dtype.hasobject:  # np.array([x, y]) of traced entries
+                return self._apply(prim, (a, b), _NOKW)
+        if db:
+            vb = b.value
+        else:
+            vb = b
+            if type(b) is ndarray and b.dtype.hasobject:
+                return self._apply(prim, (a, b), _NOKW)
         partials = prim.partials
         if (partials is None or isinstance(va, Traced) or isinstance(vb, Traced)
                 or tape.names is not None or (da and a._tape is not tape)
                 or (db and b._tape is not tape) or (not da and isinstance(a, Traced))
-                or (not db and isinstance(b, Traced))
-                or (not da and type(a) is ndarray and a.dtype.hasobject)
-                or (not db and type(b) is ndarray and b.dtype.hasobject)):
+                or (not db and isinstance(b, Traced))):
             return self._apply(prim, (a, b), _NOKW)
         reads = prim.reads
         need = (reads[0] if da else 0) | (reads[1] if db else 0)  # type: ignore[index]

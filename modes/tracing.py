@@ -95,17 +95,6 @@ def lift_args(args: Any) -> Any:
                  for a in args)
 
 
-def _has_object_array(args: Any) -> bool:
-    for a in args:
-        if type(a) is ndarray and a.dtype.hasobject:
-            return True
-        if type(a) is list or type(a) is tuple:
-            for b in a:
-                if type(b) is ndarray and b.dtype.hasobject:
-                    return True
-    return False
-
-
 def _scipy_caller() -> str | None:
     """The outermost public scipy function on the call stack (``scipy.special.logsumexp``), if any;
     a private wrapper (``_apply_over_batch.<locals>.wrapper``) is named by what it wraps."""
@@ -292,8 +281,6 @@ class ArrayBox(Traced):
         handler = UFUNC_HANDLERS.get(ufunc)
         if handler is None:
             raise UnsupportedFunctionError(ufunc_name(ufunc))
-        if _has_object_array(inputs):
-            inputs = lift_args(inputs)
         if kwargs:
             dtype = kwargs.pop("dtype", None)
             if kwargs or (dtype is not None and np.dtype(dtype).kind != "f"):
@@ -307,9 +294,6 @@ class ArrayBox(Traced):
         handler = FUNCTION_HANDLERS.get(func)
         if handler is None:
             raise UnsupportedFunctionError(_numpy_name(func))
-        if (len(args) > 1 or type(args[0]) is not type(self)) and _has_object_array(args):
-            args = tuple(list(lift_args(a)) if type(a) is list or type(a) is tuple else a
-                         for a in lift_args(args))
         return handler(*args, **kwargs)
 
     # ---- operators -----------------------------------------------------------------------------

@@ -79,7 +79,11 @@ def _reduction(prim: Any, name: str) -> Callable[..., Any]:
                 **kwargs: Any) -> Any:
         if out is not None:
             raise MutationError(f"np.{name}(..., out=...) writes in place; drop out=.")
-        _no_extra(name, kwargs)
+        if kwargs:
+            _no_extra(name, kwargs)
+        if isinstance(a, Traced) and initial is None and where is None:  # the common call
+            return a._apply(prim, (a,), {"axis": None if axis is None else _axes(axis, a.ndim),
+                                         "keepdims": bool(keepdims)})
         a = lift_sequence(a)
         shape = shape_of(a)
         kw = {"axis": _axes(axis, len(shape)), "keepdims": bool(keepdims)}

@@ -200,3 +200,13 @@ def test_angle_fix_real_if_close() -> None:
         g = modes.grad(lambda v: np.sum(f(v) * v))(x)
         np.testing.assert_array_equal(g, f(x))
     np.testing.assert_array_equal(modes.grad(lambda v: np.sum(np.real_if_close(v) ** 2))(x), 2 * x)
+
+
+@pytest.mark.parametrize("mode", ("forward", "reverse"))
+def test_max_of_a_tuple_of_traced_scalars(mode: str) -> None:
+    # numpy reduces the tuple itself (no dispatch): it compares the values and returns the larger
+    # traced entry, whose derivative is 1 in it and 0 in the other.
+    g = modes.grad(lambda a, b: np.max((a * 2.0, b)), argnum=(0, 1), mode=mode)(1.5, 2.0)
+    assert g == (2.0, 0.0)
+    g = modes.grad(lambda a, b: np.max((a * 2.0, b)), argnum=(0, 1), mode=mode)(0.5, 2.0)
+    assert g == (0.0, 1.0)

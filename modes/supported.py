@@ -62,6 +62,9 @@ def _methods() -> list[str]:
     for name, value in vars(ArrayBox).items():
         if name.startswith("_") or name in ("sort", "fill"):  # in place: MutationError
             continue
+        target = value.fget if isinstance(value, property) else value
+        if getattr(target, "installed", False):  # ufunc names for object loops, or refusals
+            continue
         names.append(name)
     return sorted(names)
 

@@ -557,14 +557,39 @@ class ArrayBox(Traced):
         raise MutationError("x.fill(v) writes into a traced array in place; use np.full_like(x, v) "
                             "or np.where to build a new array.")
 
-    def __getattr__(self, name: str) -> Any:
-        # Only reached for names the class does not define.
-        if name.startswith("__"):
-            raise AttributeError(name)
-        ufunc = getattr(np, name, None)
-        if isinstance(ufunc, np.ufunc) and ufunc in UFUNC_HANDLERS:
-            # numpy's ufunc loops over object arrays call x.exp() on each entry.
-            return lambda *rest: UFUNC_HANDLERS[ufunc](self, *rest)
-        if hasattr(np.ndarray, name):
-            raise UnsupportedMethodError(f"ndarray.{name}")
-        raise AttributeError(f"'ndarray' object (traced by modes) has no attribute {name!r}")
+
+def install_array_methods() -> None:
+    """Give traced values every ndarray method name, once the tables are filled.
+
+    A ufunc's name becomes a method calling its rule (numpy's loops over object arrays call
+    ``x.exp()`` on each entry); an ndarray method with no rule raises ``UnsupportedMethodError``
+    naming ``ndarray.xxx``. Plain class attributes, not ``__getattr__``: a ``__getattr__`` would
+    slow every attribute access of the boxes on the hot path.
+    """
+    for ufunc, handler in list(UFUNC_HANDLERS.items()):
+        name = ufunc.__name__
+        if getattr(np, name, None) is ufunc and not hasattr(ArrayBox, name):
+            setattr(ArrayBox, name, _ufunc_method(handler, name))
+    for name in dir(np.ndarray):
+        if not name.startswith("_") and not hasattr(ArrayBox, name):
+            setattr(ArrayBox, name, _missing_method(name))
+
+
+def _ufunc_method(handler: Callable[..., Any], name: str) -> Callable[..., Any]:
+    def method(self: Any, *rest: Any) -> Any:
+        return handler(self, *rest)
+
+    method.__name__ = name
+    method.installed = True  # type: ignore[attr-defined]
+    return method
+
+
+def _missing_method(name: str) -> Any:
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise UnsupportedMethodError(f"ndarray.{name}")
+
+    method.__name__ = name
+    method.installed = True  # type: ignore[attr-defined]
+    if isinstance(getattr(np.ndarray, name), property) or not callable(getattr(np.ndarray, name)):
+        return property(method)
+    return method

@@ -264,21 +264,14 @@ class _Chi2:
     """The chi-squared distribution with ``df`` degrees of freedom: gamma(df / 2, scale 2)."""
 
     def logpdf(self, x: Any, df: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
-        ok, z, scale, (df,) = _scaled(x, loc, scale, df)
-        inside = plain(z) >= 0
-        z = _safe(inside, z)
-        value = (sc.xlogy(df / 2 - 1, z) - z / 2 - sc.gammaln(df / 2) - _LN2 / 2 * df
-                 - np.log(scale))
-        return _where(ok, _where(inside, value, -np.inf), np.nan)
+        return gamma.logpdf(x, df / 2, loc, 2 * scale)
 
     def pdf(self, x: Any, df: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
         return np.exp(self.logpdf(x, df, loc, scale))
 
     def cdf(self, x: Any, df: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
         _constant("chi2.cdf", df=df)
-        ok, z, scale, (df,) = _scaled(x, loc, scale, df)
-        return _where(ok, _piecewise(z, 0.0, np.inf, 0.0, 1.0,
-                                     lambda z: sc.gammainc(df / 2, z / 2)), np.nan)
+        return gamma.cdf(x, df / 2, loc, 2 * scale)
 
     def logcdf(self, x: Any, df: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
         _constant("chi2.logcdf", df=df)
@@ -286,9 +279,7 @@ class _Chi2:
 
     def sf(self, x: Any, df: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
         _constant("chi2.sf", df=df)
-        ok, z, scale, (df,) = _scaled(x, loc, scale, df)
-        return _where(ok, _piecewise(z, 0.0, np.inf, 1.0, 0.0,
-                                     lambda z: sc.gammaincc(df / 2, z / 2)), np.nan)
+        return gamma.sf(x, df / 2, loc, 2 * scale)
 
 
 class _LocScale:

@@ -113,6 +113,20 @@ class Primitive:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return apply(self, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<modes primitive {self.name}>"
+
+
+class UserPrimitive(Primitive):
+    """A primitive registered with ``modes.primitive``: its calls and its rules' results are
+    checked, so a mismatch names the primitive instead of failing deep inside a sweep."""
+
+    user = True
+    __slots__ = ()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.nargs is not None and len(args) != self.nargs:
             raise RuleError(
                 f"primitive {self.name!r} was called with {len(args)} positional arguments but its "
@@ -120,9 +134,6 @@ class Primitive:
                 "argument with no derivative), and pass options as keyword arguments."
             )
         return apply(self, args, kwargs)
-
-    def __repr__(self) -> str:
-        return f"<modes primitive {self.name}>"
 
 
 def reads_mask(rule: Rule | None) -> int:
@@ -199,6 +210,5 @@ def primitive(
     ``None`` in place of a rule marks an argument with no derivative. Keyword arguments are passed to
     ``fn`` and to every rule unchanged and are never differentiated.
     """
-    prim = Primitive(fn, name or getattr(fn, "__name__", "primitive"), partials, jvp, vjp, linear)
-    prim.user = True
-    return prim
+    return UserPrimitive(fn, name or getattr(fn, "__name__", "primitive"), partials, jvp, vjp,
+                         linear)

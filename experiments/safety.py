@@ -3,11 +3,15 @@
 * ``memory_verdict(estimate, share)`` compares a trial's estimated bytes with ``share`` of the memory
   available now (``psutil.virtual_memory().available``); it returns a skip reason or ``None``.
 * ``time_limit(seconds)`` raises ``TrialTimeout`` in the main thread once ``seconds`` have passed
-  (SIGALRM; elsewhere it does nothing). Subprocess trials use ``subprocess`` timeouts instead.
+  (SIGALRM; elsewhere it does nothing). The alarm runs between bytecodes only, so it waits for a long
+  C call to return: ``runner`` runs trials in killable workers for a limit that holds there too.
+  Subprocess trials use ``subprocess`` timeouts instead.
+* ``check_seconds(seconds)`` validates a time limit: a positive, finite number of seconds.
 """
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 from collections.abc import Iterator
@@ -44,10 +48,23 @@ def memory_verdict(estimate_bytes: float, share: float = DEFAULT_MEMORY_SHARE,
     return None
 
 
+def check_seconds(seconds: float) -> float:
+    """``seconds`` as a float if it is a positive finite number, else ``ValueError`` saying so."""
+    value = float(seconds)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"a time limit must be a positive number of seconds, got {seconds!r}")
+    return value
+
+
 @contextmanager
 def time_limit(seconds: float | None) -> Iterator[None]:
-    """Raise ``TrialTimeout`` in the body after ``seconds`` (no limit if ``None`` or off-main-thread)."""
-    if not seconds or threading.current_thread() is not threading.main_thread():
+    """Raise ``TrialTimeout`` in the body after ``seconds`` (no limit if ``None`` or off-main-thread).
+
+    ``seconds`` must be positive and finite (``check_seconds``): 0 is an error, not "no limit".
+    """
+    if seconds is not None:
+        seconds = check_seconds(seconds)
+    if seconds is None or threading.current_thread() is not threading.main_thread():
         yield
         return
 

@@ -4,7 +4,9 @@ Parent side: ``run_probe(setup, params)`` starts ``python -m experiments.memory_
 allocator pinned (``MALLOC_ENV``: glibc otherwise keeps freed temporaries resident, so RSS could read
 several times the live bytes; with a fixed mmap threshold every array above it is mmap'd and given
 back to the system when freed). It returns the child's JSON result or raises ``ProbeError``
-(``subprocess.TimeoutExpired`` on a timeout, the child being killed).
+(``subprocess.TimeoutExpired`` on a timeout, the child being killed). The child runs in its own
+process group (a terminal's Ctrl-C reaches the parent only, which kills it on the way out) and dies
+with its parent even on SIGKILL (``lifeline.die_with_parent``, armed first thing in ``main``).
 
 Child side (``main``): import ``setup`` ("module:function"), call it with ``params``; it returns a
 ``ProbeTarget``. After set-up the child collects garbage, reads the baseline RSS, starts a thread
@@ -30,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+
+from . import lifeline
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Pinned in every trial subprocess; stated in the report. 64 KiB: a float64 array of 8192 or more
@@ -151,6 +155,7 @@ def _load(setup: str) -> Callable[..., ProbeTarget]:
 
 def main(argv: list[str]) -> int:
     """Child entry point: ``python -m experiments.memory_probe '{"setup": ..., "params": {...}}'``."""
+    lifeline.die_with_parent(lifeline.parent_from_env())
     spec = json.loads(argv[0])
     target = _load(spec["setup"])(**spec.get("params", {}))
     result = probe(target)
@@ -163,6 +168,7 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(MALLOC_ENV)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
+    env[lifeline.PARENT_ENV] = str(os.getpid())
     if extra:
         env.update(extra)
     return env
@@ -173,7 +179,8 @@ def run_probe(setup: str, params: dict[str, Any] | None = None, timeout_s: float
     """Run one probe in a fresh subprocess (see the module docstring); returns its result dict."""
     spec = json.dumps({"setup": setup, "params": params or {}})
     proc = subprocess.run([sys.executable, "-m", "experiments.memory_probe", spec], cwd=REPO_ROOT,
-                          env=child_env(env), capture_output=True, text=True, timeout=timeout_s)
+                          env=child_env(env), capture_output=True, text=True, timeout=timeout_s,
+                          process_group=0)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_MARK)]
     if proc.returncode != 0 or not lines:
         tail = " | ".join(proc.stderr.strip().splitlines()[-3:]) or f"exit status {proc.returncode}"

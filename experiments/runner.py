@@ -4,6 +4,14 @@ Every path ends in rows, whatever happens: a trial over the memory cap or past t
 ``skipped`` row with its reason; one that raises is a ``failed`` row with its error; one that runs out
 of time is a ``timeout`` row. The run goes on after each. A configuration whose ``ok`` rows are
 already in the store (same machine) is not rerun unless ``Context.force``.
+
+Time limits: a trial's own alarm (``safety.time_limit``) stops Python code at the limit. With
+``Context.isolate`` (``run_all`` sets it) each timing trial and value row also runs in a forked worker
+(``experiments.worker``): set-up, checks and timing all happen in it, so timings are unchanged, and a
+worker still busy ``GRACE_S`` after the limit (stuck in one C call) is killed and its rows become
+``timeout`` rows. Set-up side effects then stay in the worker: experiments pass results back in rows
+only. Memory trials already run in subprocesses with their own time-outs. Rows are written with
+SIGTERM and SIGINT held back (``lifeline.uninterrupted``): a row is in the CSV whole or not at all.
 """
 
 from __future__ import annotations
@@ -19,14 +27,16 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from . import memory_probe, safety
+from . import lifeline, memory_probe, safety, worker
 from .progress import Progress
 from .store import Store, config_key
-from .timing import measure, paired_ratios, quartiles
+from .timing import MIN_REPEATS, measure, paired_ratios, quartiles
 
 Fns = dict[str, Callable[[], Any]]
 CHECK_TOL = 1e-8  # a derivative further than this (relative) from the exact one fails its row
 Extras = dict[str, dict[str, Any]]
+Rows = dict[str, dict[str, Any]]  # method name -> row
+GRACE_S = 1.0  # an isolated trial still running this long after its limit is killed
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,16 @@ class Profile:
     mem_repeats: int = 3      # fresh subprocesses per memory trial
     trial_timeout_s: float = 120.0
     call_budget_s: float = 0.5  # forward mode stops growing n when one call would exceed this
+
+    def __post_init__(self) -> None:
+        if self.repeats < MIN_REPEATS or self.mem_repeats < 1:
+            raise ValueError(f"profile {self.name}: repeats must be >= {MIN_REPEATS} and mem_repeats "
+                             f">= 1, got {self.repeats} and {self.mem_repeats}")
+        for what in ("target_s", "trial_timeout_s", "call_budget_s"):
+            try:
+                safety.check_seconds(getattr(self, what))
+            except ValueError as exc:
+                raise ValueError(f"profile {self.name}: {what}: {exc}") from None
 
     @property
     def quick(self) -> bool:
@@ -61,6 +81,7 @@ class Context:
     machine: dict[str, str]
     force: bool = False
     mem_share: float = safety.DEFAULT_MEMORY_SHARE
+    isolate: bool = False  # run each trial in a killable forked worker (run_all sets it): _run_trial
     stream: TextIO = field(default_factory=lambda: sys.stderr)
     stores: dict[str, Store] = field(default_factory=dict)
 
@@ -127,7 +148,8 @@ def _record_skips(store: Store, rows: list[dict[str, Any]]) -> None:
     """Record skipped rows unless the same skip is already the recorded state of that configuration."""
     fresh = [r for r in rows if store.status(r["config_key"]) != "skipped"
              or store.get(r["config_key"]).get("error") != r["error"]]  # type: ignore[union-attr]
-    store.record(fresh)
+    with lifeline.uninterrupted():
+        store.record(fresh)
 
 
 def timing_trial(ctx: Context, experiment: str, config: Mapping[str, Any], methods: list[Method],
@@ -165,12 +187,31 @@ def timing_trial(ctx: Context, experiment: str, config: Mapping[str, Any], metho
 
     rows = {m.name: r for m, r in planned}
     start = time.perf_counter()
+
+    def body(send: Callable[[Any], None]) -> Rows:
+        _time_group(rows, setup, check, prof, send)
+        return rows
+
+    rows = _run_trial(ctx, body, rows)
+    wall = time.perf_counter() - start
+    for row in rows.values():
+        row["wall_s"] = wall
+    with lifeline.uninterrupted():
+        store.record(rows.values())
+    return list(rows.values()) + skipped
+
+
+def _time_group(rows: Rows, setup: Callable[[], tuple[Fns, Extras]],
+                check: Callable[[dict[str, Any]], dict[str, float]] | None, prof: Profile,
+                send: Callable[[Any], None]) -> None:
+    """Set up, warm up, check and time one group, filling in ``rows``; ``send(rows)`` after each stage."""
     try:
         with safety.time_limit(prof.trial_timeout_s):
             fns, extras = setup()
             for name, row in rows.items():
                 row.update(extras.get("*", {}))
                 row.update(extras.get(name, {}))
+            send(rows)
             outputs: dict[str, Any] = {}
             alive: Fns = {}
             for name in rows:
@@ -193,6 +234,7 @@ def timing_trial(ctx: Context, experiment: str, config: Mapping[str, Any], metho
                 except Exception as exc:  # noqa: BLE001
                     for name in alive:
                         rows[name]["note"] = f"check failed: {_error(exc)}"
+            send(rows)
             if alive:
                 timings = measure(alive, prof.repeats, prof.target_s, warmup=0)
                 for name, t in timings.items():
@@ -213,11 +255,32 @@ def timing_trial(ctx: Context, experiment: str, config: Mapping[str, Any], metho
         for row in rows.values():
             if row.get("status") is None:
                 row.update(status="failed", error=_error(exc))
-    wall = time.perf_counter() - start
+
+
+def _run_trial(ctx: Context, body: Callable[[Callable[[Any], None]], Rows], rows: Rows) -> Rows:
+    """``body(send)`` -> the finished rows: in a killable worker if ``ctx.isolate``, else here.
+
+    ``body`` records its own time-outs (the alarm of ``safety.time_limit``). A worker that is still
+    running ``GRACE_S`` after the limit is stuck in a call the alarm cannot interrupt: it is killed,
+    and the rows it had not finished (as last sent) become ``timeout`` rows. A worker that dies by
+    itself fails them.
+    """
+    if not ctx.isolate:
+        return body(lambda _: None)
+    limit = ctx.profile.trial_timeout_s
+    out = worker.run_forked(body, limit + GRACE_S)
+    if out.done:
+        return out.value  # type: ignore[no-any-return]
+    rows = out.partial if out.partial is not None else rows
+    if out.killed:
+        status, error = "timeout", (f"time limit of {limit:g} s exceeded: stuck in a call the alarm "
+                                    f"could not interrupt; its worker was killed after {out.seconds:.1f} s")
+    else:
+        status, error = "failed", f"worker failed: {out.error or out.crash}"
     for row in rows.values():
-        row["wall_s"] = wall
-    store.record(rows.values())
-    return list(rows.values()) + skipped
+        if row.get("status") is None:
+            row.update(status=status, error=error)
+    return rows
 
 
 def memory_trial(ctx: Context, experiment: str, config: Mapping[str, Any], method: Method,
@@ -265,7 +328,8 @@ def memory_trial(ctx: Context, experiment: str, config: Mapping[str, Any], metho
         if not err <= CHECK_TOL:
             row.update(status="failed", error=f"check failed: error {err:.3g} > {CHECK_TOL:g}")
     row["wall_s"] = time.perf_counter() - start
-    store.record([row])
+    with lifeline.uninterrupted():
+        store.record([row])
     return row
 
 
@@ -278,18 +342,25 @@ def value_row(ctx: Context, experiment: str, config: Mapping[str, Any], method: 
     store = ctx.store(experiment)
     full_cfg = dict(config, experiment=experiment)
     key = config_key(dict(full_cfg, method=method.name))
-    row = _base_row(ctx, full_cfg, method, key)
+    rows = {method.name: _base_row(ctx, full_cfg, method, key)}
     start = time.perf_counter()
-    try:
-        with safety.time_limit(ctx.profile.trial_timeout_s):
-            row.update(compute())
-        row.setdefault("status", "ok")
-    except safety.TrialTimeout as exc:
-        row.update(status="timeout", error=str(exc))
-    except Exception as exc:  # noqa: BLE001
-        row.update(status="failed", error=_error(exc))
+
+    def body(send: Callable[[Any], None]) -> Rows:
+        row = rows[method.name]
+        try:
+            with safety.time_limit(ctx.profile.trial_timeout_s):
+                row.update(compute())
+            row.setdefault("status", "ok")
+        except safety.TrialTimeout as exc:
+            row.update(status="timeout", error=str(exc))
+        except Exception as exc:  # noqa: BLE001
+            row.update(status="failed", error=_error(exc))
+        return rows
+
+    row = _run_trial(ctx, body, rows)[method.name]
     row["wall_s"] = time.perf_counter() - start
-    store.record([row])
+    with lifeline.uninterrupted():
+        store.record([row])
     return row
 
 

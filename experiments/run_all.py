@@ -3,9 +3,15 @@
 
 Default: the quick profile (a few minutes on 2 cores). ``--full``: the complete grids.
 ``--only NAME`` (repeatable), ``--out DIR`` (default ``results/``), ``--repeats N`` (timed rounds,
-at least 5), ``--force`` (remeasure configurations already recorded on this machine).
+at least 5), ``--force`` (remeasure configurations already recorded on this machine),
+``--timeout S`` (seconds per trial, > 0; default: the profile's), ``--mem-share X`` (in (0, 1]).
 Results are appended to ``<out>/<experiment>.csv`` as trials finish; a rerun skips recorded trials.
-The exit status is 1 if any trial of this run failed or timed out (after everything is written).
+Every option is checked, and the output directory too, before any trial runs (exit status 2).
+Each trial runs in a forked worker that is killed if it overruns its time limit by a second.
+SIGTERM or SIGINT stops the run cleanly: the current trial's worker or probe is killed, the rows
+written so far stay, and the exit status is 128 + the signal number; rerun the same command to
+resume. The exit status is 1 if any trial of this run failed or timed out (after everything is
+written).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import math
 import sys
 import time
 import traceback
@@ -22,9 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from a fresh clone: make ``experiments`` importable
     sys.path.insert(0, str(ROOT))
 
-from experiments import analysis, machine, plots, report  # noqa: E402
+from experiments import analysis, lifeline, machine, plots, report  # noqa: E402
 from experiments.runner import PROFILES, Context, Method, value_row  # noqa: E402
 from experiments.safety import DEFAULT_MEMORY_SHARE  # noqa: E402
+from experiments.store import StoreError, preflight  # noqa: E402
 from experiments.suite import EXPERIMENTS  # noqa: E402
 from experiments.timing import MIN_REPEATS  # noqa: E402
 
@@ -33,6 +41,42 @@ LIBRARY_SPEED = "library_speed"  # the lead's optional module: experiments/libra
 
 def _has_library_speed() -> bool:
     return (ROOT / "experiments" / f"{LIBRARY_SPEED}.py").exists()
+
+
+# ---- option types: a bad value is one line, "run_all.py: error: argument --x: must be ...", exit 2 ----
+def _timeout(text: str) -> float:
+    value = _number(text, "a positive number of seconds")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}; "
+                                         "omit it for the profile's default")
+    return value
+
+
+def _repeats(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, at least {MIN_REPEATS}; "
+                                         f"got {text}") from None
+    if value < MIN_REPEATS:
+        raise argparse.ArgumentTypeError(f"must be at least {MIN_REPEATS} (timed rounds per "
+                                         f"trial), got {value}")
+    return value
+
+
+def _mem_share(text: str) -> float:
+    value = _number(text, "a share of available memory in (0, 1]")
+    if not 0 < value <= 1:  # also false for nan
+        raise argparse.ArgumentTypeError(f"must be in (0, 1] (the share of available memory "
+                                         f"a trial's estimate may use), got {text}")
+    return value
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -45,19 +89,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--only", action="append", choices=names, metavar="NAME",
                     help=f"run only this experiment (repeatable): {', '.join(names)}")
     ap.add_argument("--out", type=Path, default=ROOT / "results", help="output directory")
-    ap.add_argument("--repeats", type=int, default=None, help=f"timed rounds (>= {MIN_REPEATS})")
+    ap.add_argument("--repeats", type=_repeats, default=None, help=f"timed rounds (>= {MIN_REPEATS})")
     ap.add_argument("--force", action="store_true", help="remeasure trials already recorded")
-    ap.add_argument("--mem-share", type=float, default=DEFAULT_MEMORY_SHARE,
-                    help="skip trials estimated above this share of available memory")
-    ap.add_argument("--timeout", type=float, default=None, help="time limit per trial, seconds")
+    ap.add_argument("--mem-share", type=_mem_share, default=DEFAULT_MEMORY_SHARE,
+                    help="skip trials estimated above this share of available memory, in (0, 1]")
+    ap.add_argument("--timeout", type=_timeout, default=None,
+                    help="time limit per trial, seconds (> 0; default: the profile's)")
     args = ap.parse_args(argv)
     if args.full and args.profile not in (None, "full"):
         ap.error("--full contradicts --profile " + args.profile)
     args.profile = "full" if args.full else (args.profile or "quick")
-    if args.repeats is not None and args.repeats < MIN_REPEATS:
-        ap.error(f"--repeats must be at least {MIN_REPEATS}")
-    if not 0 < args.mem_share <= 1:
-        ap.error("--mem-share must be in (0, 1]")
     args.only = args.only or names
     return args
 
@@ -66,15 +107,31 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     start = time.perf_counter()
     out: Path = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        preflight(out, [out / f"{name}.csv" for name in args.only] + [out / "machine.csv"])
+    except StoreError as exc:
+        print(f"run_all.py: error: {exc}", file=sys.stderr)
+        return 2
+    with lifeline.interruptible():
+        try:
+            return _run(args, out, start)
+        except lifeline.Interrupted as exc:
+            print(f"run_all.py: stopped by {exc.signame} after {time.perf_counter() - start:.1f} s; "
+                  f"the trial in progress (if any) was abandoned and its worker or probe killed; "
+                  f"every row written so far is kept in {out}; rerun the same command to resume", file=sys.stderr)
+            return 128 + exc.signum
+
+
+def _run(args: argparse.Namespace, out: Path, start: float) -> int:
     profile = PROFILES[args.profile]
     if args.repeats is not None:
         profile = dataclasses.replace(profile, repeats=args.repeats)
     if args.timeout is not None:
         profile = dataclasses.replace(profile, trial_timeout_s=args.timeout)
     info = machine.describe()
-    machine.record(out, info)
-    ctx = Context(out, profile, info, force=args.force, mem_share=args.mem_share)
+    with lifeline.uninterrupted():
+        machine.record(out, info)
+    ctx = Context(out, profile, info, force=args.force, mem_share=args.mem_share, isolate=True)
     print(f"modes experiments: profile={profile.name} out={out} machine={info['machine_id']} "
           f"({info['cpu_model']}, {info['cpu_logical']} cores)", file=sys.stderr)
     problems: list[str] = []
@@ -85,8 +142,6 @@ def main(argv: list[str] | None = None) -> int:
                 importlib.import_module(f"experiments.{LIBRARY_SPEED}").run(out, profile.quick)
             else:
                 EXPERIMENTS[name].run(ctx)
-        except KeyboardInterrupt:
-            raise
         except Exception as exc:  # noqa: BLE001 - an experiment crash is recorded and the run goes on
             traceback.print_exc()
             problems.append(f"{name} crashed: {type(exc).__name__}: {exc}")

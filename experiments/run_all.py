@@ -4,7 +4,8 @@
 Default: the quick profile (a few minutes on 2 cores). ``--full``: the complete grids.
 ``--only NAME`` (repeatable), ``--out DIR`` (default ``results/``), ``--repeats N`` (timed rounds,
 at least 5), ``--force`` (remeasure configurations already recorded on this machine),
-``--timeout S`` (seconds per trial, > 0; default: the profile's), ``--mem-share X`` (in (0, 1]).
+``--timeout S`` (seconds per trial, > 0 and at most a week; default: the profile's),
+``--mem-share X`` (in (0, 1]).
 Results are appended to ``<out>/<experiment>.csv`` as trials finish; a rerun skips recorded trials.
 Every option is checked, and the output directory too, before any trial runs (exit status 2).
 Each trial runs in a forked worker that is killed if it overruns its time limit by a second.
@@ -19,7 +20,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
-import math
 import sys
 import time
 import traceback
@@ -31,7 +31,7 @@ if str(ROOT) not in sys.path:  # run as a script from a fresh clone: make ``expe
 
 from experiments import analysis, lifeline, machine, plots, report  # noqa: E402
 from experiments.runner import PROFILES, Context, Method, value_row  # noqa: E402
-from experiments.safety import DEFAULT_MEMORY_SHARE  # noqa: E402
+from experiments.safety import DEFAULT_MEMORY_SHARE, MAX_SECONDS  # noqa: E402
 from experiments.store import StoreError, preflight  # noqa: E402
 from experiments.suite import EXPERIMENTS  # noqa: E402
 from experiments.timing import MIN_REPEATS  # noqa: E402
@@ -46,9 +46,10 @@ def _has_library_speed() -> bool:
 # ---- option types: a bad value is one line, "run_all.py: error: argument --x: must be ...", exit 2 ----
 def _timeout(text: str) -> float:
     value = _number(text, "a positive number of seconds")
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}; "
-                                         "omit it for the profile's default")
+    if not 0 < value <= MAX_SECONDS:  # also false for nan; longer would overflow the timers
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, at most "
+                                         f"{MAX_SECONDS:g} (a week), got {text}; omit it for the "
+                                         "profile's default")
     return value
 
 

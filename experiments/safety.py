@@ -6,12 +6,12 @@
   (SIGALRM; elsewhere it does nothing). The alarm runs between bytecodes only, so it waits for a long
   C call to return: ``runner`` runs trials in killable workers for a limit that holds there too.
   Subprocess trials use ``subprocess`` timeouts instead.
-* ``check_seconds(seconds)`` validates a time limit: a positive, finite number of seconds.
+* ``check_seconds(seconds)`` validates a time limit: a positive number of seconds, at most
+  ``MAX_SECONDS`` (a week; far longer would overflow the timers of ``setitimer`` and ``select``).
 """
 
 from __future__ import annotations
 
-import math
 import signal
 import threading
 from collections.abc import Iterator
@@ -20,6 +20,7 @@ from contextlib import contextmanager
 import psutil
 
 DEFAULT_MEMORY_SHARE = 0.5
+MAX_SECONDS = 7 * 24 * 3600.0  # the longest time limit: a week
 
 
 class TrialTimeout(BaseException):
@@ -49,10 +50,11 @@ def memory_verdict(estimate_bytes: float, share: float = DEFAULT_MEMORY_SHARE,
 
 
 def check_seconds(seconds: float) -> float:
-    """``seconds`` as a float if it is a positive finite number, else ``ValueError`` saying so."""
+    """``seconds`` as a float if it is in (0, ``MAX_SECONDS``], else ``ValueError`` saying so."""
     value = float(seconds)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"a time limit must be a positive number of seconds, got {seconds!r}")
+    if not 0 < value <= MAX_SECONDS:  # also false for nan
+        raise ValueError(f"a time limit must be a positive number of seconds, at most {MAX_SECONDS:g} "
+                         f"(a week), got {seconds!r}")
     return value
 
 

@@ -394,7 +394,8 @@ def preflight(out_dir: Path, csv_paths: Iterable[Path] = ()) -> None:
 
     Checks that ``out_dir`` (and any other directory of a CSV) is, or can be created as, a writable
     directory, and that every existing CSV in ``csv_paths`` and its ``.rejected`` file is a regular
-    file open for reading and appending. Creates those directories and nothing else.
+    file open for reading and appending, the CSV with a readable header. Creates those directories
+    and nothing else.
     """
     out_dir = Path(out_dir)
     _usable_dir(out_dir, "output directory")
@@ -412,6 +413,16 @@ def preflight(out_dir: Path, csv_paths: Iterable[Path] = ()) -> None:
             except OSError as exc:
                 raise StoreError(f"cannot append to results file {path} ({exc.strerror or exc}); fix "
                                  "its permissions or choose another output directory (--out)") from None
+        if csv_path.is_file():
+            _check_header(csv_path)
+
+
+def _check_header(path: Path) -> None:
+    """``StoreError`` if the complete first line of ``path`` is not a readable CSV header."""
+    with open(path, "rb") as fh:
+        first = fh.readline()
+    if first.endswith(b"\n"):  # a torn header alone is repaired on load
+        _scan(first, path)
 
 
 def json_list(cell: Any) -> list[float]:

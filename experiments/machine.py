@@ -114,5 +114,10 @@ def record(out_dir: Path, info: dict[str, str]) -> Path:
         old = pd.read_csv(path, dtype=str, keep_default_na=False)
         old = old[old["machine_id"] != info["machine_id"]]
         new = pd.concat([old, new], ignore_index=True)
-    new.to_csv(path, index=False)
+    tmp = path.with_name(path.name + ".tmp")  # replaced whole: a run killed meanwhile loses no row
+    with open(tmp, "w", newline="") as fh:
+        new.to_csv(fh, index=False)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
     return path

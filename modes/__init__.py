@@ -16,6 +16,7 @@ from .checkpoint import checkpoint
 from .loop import checkpointed_loop
 from .cost_model import choose_mode
 from .errors import (
+    LeakedTracerError,
     ModesError,
     MutationError,
     RuleError,
@@ -29,7 +30,7 @@ from .registry import Primitive, plain, primitive
 from .reverse import Tape, Var
 
 __all__ = [
-    "Dual", "ModesError", "checkpoint", "checkpointed_loop", "memory", "MutationError", "Primitive", "REGISTRY", "RuleError", "Tape",
+    "Dual", "LeakedTracerError", "ModesError", "checkpoint", "checkpointed_loop", "memory", "MutationError", "Primitive", "REGISTRY", "RuleError", "Tape",
     "TracedConversionError", "UnsupportedFunctionError", "Var", "choose_mode", "explain", "grad",
     "hessian", "hvp", "jacobian", "jvp", "plain", "primitive", "value_and_grad", "vjp",
 ]

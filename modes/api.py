@@ -8,7 +8,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from . import cost_model, forward, levels, memory
+from . import cost_model, levels, memory
+from .levels import check_open
+from .nonfinite import all_finite, nan_safe
 from .forward import Dual
 from .pytree import TreeDef, describe, flatten, is_container, map_leaves, unflatten
 from .registry import Traced, value_at_level
@@ -94,7 +96,6 @@ def _forward_pass(f: Callable[..., Any], args: list, tangents: dict[int, Any],
             out = lift_object_array(out)
     finally:
         levels.leave()
-        forward.INF_LEVELS.discard(level)
     if type(out) is Dual and out._level == level:
         return out.value, out.tangent
     return out, None
@@ -139,7 +140,7 @@ def _forward_jacobian(f: Callable[..., Any], args: list, argnums: tuple[int, ...
     k = chunk_size or cost_model.default_chunk(n, biggest)
     out = None
     parts = []
-    for start in range(0, n, k):
+    for start in range(0, n or 1, k):  # n = 0 (empty inputs): one pass with no directions
         stop = min(n, start + k)
         seeds = _seed_block(n, start, stop)
         tangents = {}
@@ -212,6 +213,30 @@ def _pull(out: Any, tape: Tape, leaves: list[Var], level: int, seed: Any, batch_
             _like(_fresh(b if b is not seed or isinstance(b, Traced) else np.array(b),
                          batch + shape_of(leaf.value)), leaf.value)
             for b, leaf in zip(bars, leaves)]
+
+
+def _no_leak(leaves: Sequence[Any], what: str) -> None:
+    """A traced value among the results must belong to an enclosing, still open transformation."""
+    for x in leaves:
+        if isinstance(x, Traced):
+            check_open(x, what)
+
+
+def _rerun_nan_safe(derivatives: Sequence[Any], what: str) -> bool:
+    """Whether the derivatives hold a nan or inf and were not computed nan-safe yet (see
+    ``modes.nonfinite``): the caller then computes them again inside ``nan_safe()``. A traced
+    value of a transformation that has ended among them raises ``LeakedTracerError``."""
+    rerun = False
+    for b in derivatives:
+        if type(b) is float:
+            if b - b != 0:  # inf - inf and nan - nan are nan
+                rerun = True
+            continue
+        if isinstance(b, Traced):
+            check_open(b, what)
+        if not all_finite((b,)):
+            rerun = True
+    return rerun and not levels.nan_safe_active()
 
 
 def _scalar_check(value: Any) -> None:
@@ -431,7 +456,7 @@ def value_and_grad(f: Callable[..., Any], argnum: ArgNum = 0, mode: Mode = "reve
                 seed = 1.0 if not shape_of(value) else np.ones(shape_of(value))
             flat = _pull(out, tape, leaves, level, seed, 0, retain=False)
         else:
-            level = levels.current() + 1 if has_aux else 0
+            level = levels.upcoming() if has_aux else 0
             value, cols = _forward_jacobian(fn, args_l, nums, None)
             tv = type(value)
             if tv is not float and tv is not float64:
@@ -450,11 +475,23 @@ def value_and_grad(f: Callable[..., Any], argnum: ArgNum = 0, mode: Mode = "reve
                 else:  # a Python float, as reverse mode returns for scalar inputs
                     flat.append(values[offset] if values is not None else col[offset])
                     offset += 1
+        for b in flat:  # the scalar hot path: finite floats need no further check
+            if type(b) is not float or b - b != 0:
+                break
+        else:
+            b = None
+        if b is not None and _rerun_nan_safe(flat, "the gradient"):
+            with nan_safe():
+                return value_and_grad_f(*args, **kwargs)
+        if type(value) is not float and isinstance(value, Traced):
+            check_open(value, "the value f returned")
         # Reverse-mode bars come back from _pull in their input's dtype already.
         grads = flat if inputs is None else inputs.per_argument(flat)
         g = grads[0] if single else tuple(grads)
         if wrapped is not None:
-            return (value, wrapped.strip_aux(level)), g
+            aux = wrapped.strip_aux(level)
+            _no_leak(flatten(aux)[0], "the aux value f returned")
+            return (value, aux), g
         return value, g
 
     return value_and_grad_f
@@ -513,7 +550,11 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         ts[i] = np.reshape(t, (1,) + shape_of(p))
     wrapped = _Output(lambda *leaves: f(*unflatten(p_def, leaves)), False)
     out, t_out = _forward_pass(wrapped, args, ts, 1)
+    if _rerun_nan_safe((t_out,), "the tangent"):
+        with nan_safe():
+            out, t_out = _forward_pass(wrapped, args, ts, 1)
     _check_output(out, "jvp")
+    _no_leak((out,), "the value f returned")
     t_out = _fresh(None, shape_of(out)) if t_out is None else t_out[0]
     _like(t_out, None)
     return wrapped.split(out), wrapped.split(t_out)
@@ -557,12 +598,18 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[An
                 f"the output's shape{' with a leading batch axis' if batched else ''}"
             )
         flat = _pull(out, tape, leaves, level, c, 1 if batched else 0, retain=True)
+        if _rerun_nan_safe(flat, "the pulled-back cotangent"):
+            with nan_safe():
+                flat = _pull(out, tape, leaves, level, c, 1 if batched else 0, retain=True)
         return tuple(inputs.per_argument(flat))
 
+    _no_leak((value,), "the value f returned")
     pullback.tape = tape  # type: ignore[attr-defined]  # its size: len(tape), tape.nbytes
     result = wrapped.split(value)
     if has_aux:
-        return result, pullback, wrapped.strip_aux(level)
+        aux = wrapped.strip_aux(level)
+        _no_leak(flatten(aux)[0], "the aux value f returned")
+        return result, pullback, aux
     return result, pullback
 
 
@@ -595,7 +642,7 @@ def jacobian(f: Callable[..., Any], argnum: ArgNum = 0,
             m = _size(shape_of(probe(*args_l)))
             chosen = cost_model.choose_mode(n, m)
         if chosen == "forward":
-            level = levels.current() + 1
+            level = levels.upcoming()
             out, cols = _forward_jacobian(wrapped, args_l, flat_nums, chunk_size)
             _check_output(out, "jacobian")
             out_shape = shape_of(out)
@@ -608,7 +655,7 @@ def jacobian(f: Callable[..., Any], argnum: ArgNum = 0,
             m = _size(out_shape)
             k = chunk_size or cost_model.default_chunk(m, max(n, m))
             parts = []
-            for start in range(0, m, k):
+            for start in range(0, m or 1, k):  # m = 0 (an empty output): one empty sweep
                 stop = min(m, start + k)
                 seed = np.zeros((stop - start, m), dtype=_result_dtype(value))
                 seed[np.arange(stop - start), np.arange(start, stop)] = 1.0
@@ -617,8 +664,16 @@ def jacobian(f: Callable[..., Any], argnum: ArgNum = 0,
                 parts.append(np.concatenate([np.reshape(b, (stop - start, -1)) for b in bars], axis=1)
                              if len(bars) > 1 else np.reshape(bars[0], (stop - start, n)))
             rows = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+        if _rerun_nan_safe((rows,), "the Jacobian"):
+            with nan_safe():
+                return jacobian_f(*args, **kwargs)
+        _no_leak((out,) if chosen == "forward" else (value,), "the value f returned")
         result = _assemble_tree(rows, out_shape, wrapped, inputs, single)
-        return (result, wrapped.strip_aux(level)) if has_aux else result
+        if not has_aux:
+            return result
+        aux = wrapped.strip_aux(level)
+        _no_leak(flatten(aux)[0], "the aux value f returned")
+        return result, aux
 
     return jacobian_f
 

@@ -44,13 +44,13 @@ def record_segment(fn: Callable[..., Any], args: Sequence[Any], argnums: Sequenc
     The enclosing tape's values that ``fn`` closes over are constants here. Returns
     ``(out, tape, leaves)``; ``memory.sample()`` is taken once the segment is recorded.
     """
-    previous = levels.set_current(level)
+    levels.reenter(level)
     try:
         tape = Tape(foreign_constants=True)
         boxed, leaves = tape.leaves(args, argnums, level)
         out = fn(*boxed)
     finally:
-        levels.set_current(previous)
+        levels.leave()
     memory.sample()
     return out, tape, leaves
 

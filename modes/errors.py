@@ -37,3 +37,17 @@ class MutationError(ModesError, TypeError):
 
 class TracedConversionError(ModesError, TypeError):
     """A traced value was converted to a plain number or array, which would lose its derivative."""
+
+
+class LeakedTracerError(ModesError):
+    """A traced value outlived the transformation that created it and was used, or returned, later."""
+
+    def __init__(self, box: object, where: str) -> None:
+        kind = type(box).__name__
+        mode = {"Var": "reverse-mode", "Dual": "forward-mode"}.get(kind, "traced")
+        super().__init__(
+            f"a {mode} {kind} leaked out of a transformation that has already ended (or that runs "
+            f"in another thread) and {where}. A traced value lives only while its f runs: "
+            "return what you need from f (has_aux=True returns extra values), or keep its number "
+            "with modes.plain(v) before it escapes through a global, a closure or a container."
+        )

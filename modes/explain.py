@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from . import forward, levels
+from . import context, levels
+from .context import STATE
 from .api import _record, as_float_input
 from .pytree import flatten, is_container, leaf_paths, unflatten
 from .forward import Dual
@@ -123,11 +124,14 @@ def _explain(f: Callable[..., Any], args: Any, names: list[str]) -> str:
             boxed.append(d)
             lines.append(f"  {nm}_dot = {_fmt_chunk(d.tangent)}")
             offset += size
-        forward.RECORD = record
-        fout = f(*boxed)
+        STATE.records[lvl] = record
+        context.open_slow_path()
+        try:
+            fout = f(*boxed)
+        finally:
+            del STATE.records[lvl]
+            context.close_slow_path()
     finally:
-        forward.RECORD = None
-        forward.INF_LEVELS.discard(lvl)
         levels.leave()
     for k, (prim, fargs, res) in enumerate(record, start=1):
         dual_name[id(res)] = f"w{k}"

@@ -11,16 +11,17 @@ from typing import Any
 
 import numpy as np
 
+from . import context
+from .levels import check_open, mark_infinite
 from .registry import Primitive, Traced, apply
 from .tracing import ArrayBox, lift_args
 from .unbroadcast import expand_tangent, has_inf, shape_of
 
-
-# explain() sets this to a list to observe every forward step: (primitive, args, result).
-RECORD: list | None = None
-# Levels whose tangents may hold an infinity (sqrt at 0): products there take 0 * inf as 0, the
-# convention reverse mode follows too. Cleared when the level's transformation ends.
-INF_LEVELS: set[int] = set()
+# Nonzero while some thread has a level whose tangents may hold an infinity (sqrt at 0), records
+# for explain(), or reruns nan-safe: the hot path then defers to _finish, which reads this thread's
+# state (context.STATE) to decide.
+_SLOW = context.SLOW
+_STATE = context.STATE
 
 
 ndarray = np.ndarray
@@ -59,7 +60,7 @@ class Dual(ArrayBox):
                 return self._apply(prim, (a, b), _NOKW)
         partials = prim.partials
         if (partials is None or isinstance(va, Traced) or isinstance(vb, Traced)
-                or RECORD is not None or (INF_LEVELS and level in INF_LEVELS)):
+                or _SLOW[0]):
             return self._apply(prim, (a, b), _NOKW)
         ans = prim.fn(va, vb)
         ta = type(ans)
@@ -79,7 +80,7 @@ class Dual(ArrayBox):
             if strong:
                 t_out = np.where(t == 0, 0.0, t_out)
                 if has_inf(t_out):
-                    INF_LEVELS.add(level)
+                    mark_infinite(level)
         if db:
             p = partials[1](ans, va, vb)
             t = b.tangent
@@ -87,7 +88,7 @@ class Dual(ArrayBox):
             if strong:
                 term = np.where(t == 0, 0.0, term)
                 if has_inf(term):
-                    INF_LEVELS.add(level)
+                    mark_infinite(level)
             t_out = term if t_out is None else t_out + term
         return Dual(ans, t_out, level)
 
@@ -102,8 +103,10 @@ class Dual(ArrayBox):
                 pairs.append((i, a.tangent))
                 if isinstance(v, Traced):
                     nested = True
+                    check_open(v, prim)
             elif isinstance(a, Traced):
                 nested = True
+                check_open(a, prim)
             elif type(a) is ndarray and a.dtype.hasobject:  # np.array([x, y]) of traced entries
                 return apply(prim, lift_args(args), kwargs)
         if nested:
@@ -121,7 +124,13 @@ class Dual(ArrayBox):
             strong = prim.strong_zero
             if strong is not False and strong is not True:
                 strong = strong(ans, *vals)
-            careful = level in INF_LEVELS
+            careful = False
+            if _SLOW[0]:
+                state = _STATE
+                if state.nan_safe:  # every product takes an exact zero on either side as 0
+                    careful = strong = True
+                else:
+                    careful = level in state.infinite
             t_out = None
             ta = type(ans)
             ndim_out = 0 if ta is float else (ans.ndim if ta is ndarray else len(shape_of(ans)))
@@ -141,7 +150,7 @@ class Dual(ArrayBox):
                     if careful:
                         term = np.where(p == 0, 0.0, term)  # 0 times an infinite tangent is 0
                     if (strong or careful) and has_inf(term):
-                        INF_LEVELS.add(level)
+                        mark_infinite(level)
                 t_out = term if t_out is None else t_out + term
             if t_out is None:
                 return ans
@@ -164,8 +173,10 @@ class Dual(ArrayBox):
                     i = next(i for i, t in enumerate(tangents) if t is not None)
                     raise prim.shape_error("jvp", i, shape_of(t_out), want) from None
         out = Dual(ans, t_out, level)
-        if RECORD is not None:
-            RECORD.append((prim, args, out))
+        if _SLOW[0]:
+            record = _STATE.records.get(level)
+            if record is not None:
+                record.append((prim, args, out))
         return out
 
 

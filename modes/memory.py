@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from . import reverse
+from . import context
+from .context import STATE, TRACKING
 
 
 @dataclass
@@ -26,33 +27,36 @@ class Meter:
     history: list[int] = field(default_factory=list)
 
 
-_METERS: list[Meter] = []
-
-
 @contextmanager
 def track() -> Iterator[Meter]:
-    """Measure the peak residual bytes of the reverse-mode work done inside the block."""
+    """Measure the peak residual bytes of the reverse-mode work this thread does inside the block
+    (other threads' tapes are not counted; each thread can track its own)."""
     meter = Meter()
-    previous = reverse.LIVE_TAPES
-    if previous is None:
-        reverse.LIVE_TAPES = weakref.WeakSet()
-    _METERS.append(meter)
+    state = STATE
+    if state.live_tapes is None:
+        state.live_tapes = weakref.WeakSet()
+    state.meters.append(meter)
+    context.count_tracking(1)
     try:
         yield meter
     finally:
-        _METERS.remove(meter)
-        if previous is None and not _METERS:
-            reverse.LIVE_TAPES = None
+        context.count_tracking(-1)
+        state.meters.remove(meter)
+        if not state.meters:
+            state.live_tapes = None
 
 
 def sample() -> None:
     """Record the bytes held by every live tape now (no-op unless ``track()`` is active)."""
-    live = reverse.LIVE_TAPES
-    if live is None or not _METERS:
+    if not TRACKING[0]:
+        return
+    state = STATE
+    live = state.live_tapes
+    if live is None or not state.meters:
         return
     seen: set[int] = set()
     total = sum(tape.residual_bytes(seen) for tape in list(live))
-    for meter in _METERS:
+    for meter in state.meters:
         meter.samples += 1
         meter.last_bytes = total
         meter.history.append(total)

@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ModesError
+from . import context
+from .errors import LeakedTracerError
+from .levels import check_open
 from .registry import Primitive, Traced, apply, plain
 from .tracing import OPS, ArrayBox, lift_args
 from .unbroadcast import ShapeOnly, has_inf, shape_of, unbroadcast
@@ -45,8 +47,10 @@ class Tape:
         # True for the local tape of a recomputed checkpoint: values of the enclosing tape that
         # the segment closes over are constants here (their own derivatives were recorded there).
         self.foreign_constants = foreign_constants
-        if LIVE_TAPES is not None:
-            LIVE_TAPES.add(self)
+        if _TRACKING[0]:
+            live = _STATE.live_tapes
+            if live is not None:
+                live.add(self)
         # For explain(): (primitive name, argument refs, kwargs) and value of every node, on request.
         self.names: list[Any] | None = [] if keep_values else None
         self.values: list[Any] | None = [] if keep_values else None
@@ -111,8 +115,10 @@ class Tape:
         return f"<Tape: {len(self)} nodes, {self.nbytes} residual bytes>"
 
 
-# While modes.memory.track() is active: every tape alive, to measure the bytes they hold together.
-LIVE_TAPES: Any = None
+# While modes.memory.track() is active, STATE.live_tapes holds every tape of this thread alive.
+_STATE = context.STATE
+_TRACKING = context.TRACKING
+_SLOW = context.SLOW
 
 _NONES = [(None,) * n for n in range(8)]
 _NOKW: dict = {}
@@ -228,17 +234,15 @@ class Var(ArrayBox):
                 v = vals[i] = a.value
                 if isinstance(v, Traced):
                     nested = True
+                    check_open(v, prim)
                 if a._tape is not tape:
                     if not tape.foreign_constants:
-                        raise ModesError(
-                            "a traced value from another reverse-mode trace leaked into this one "
-                            "(for example through a global or a closure kept across calls); pass "
-                            "it as an argument instead."
-                        )
+                        raise LeakedTracerError(a, f"was passed to {prim.name!r} in another trace")
                     continue  # recomputing a checkpoint: the enclosing tape's values are constants
                 parents.append((i, a._index))
             elif isinstance(a, Traced):
                 nested = True
+                check_open(a, prim)
             elif type(a) is ndarray and a.dtype.hasobject:  # np.array([x, y]) of traced entries
                 return apply(prim, lift_args(args), kwargs)
         # Lower-level boxes underneath: let the enclosing transformation trace this primitive too.
@@ -413,6 +417,7 @@ def reverse_sweep(
     # 1 where a bar may hold an infinity (from sqrt at 0): its products then take 0 * inf as 0, the
     # convention forward mode follows too.
     infinite = bytearray(n)
+    safe = _SLOW[0] and _STATE.nan_safe > 0  # every product takes an exact zero on either side as 0
     for i in range(out_index, -1, -1):
         g = bars[i]
         node = nodes[i]
@@ -427,9 +432,12 @@ def reverse_sweep(
         if len(node) == 4:  # elementwise: bar_parent += unbroadcast(partial * bar)
             edges, ans, vals, eprim = node
             strong = eprim.strong_zero
-            if strong is not False and strong is not True:
-                strong = strong(ans, *vals)
-            inf_i = infinite[i]
+            if safe:
+                strong = inf_i = True
+            else:
+                if strong is not False and strong is not True:
+                    strong = strong(ans, *vals)
+                inf_i = infinite[i]
             if not tracing and not strong and not inf_i and (type(g) is not ndarray or g.size < _BIG):
                 # Scalars and small arrays: no in-place tricks, the fewest checks.
                 for j, rule, pshape in edges:

@@ -711,14 +711,60 @@ def _assemble_tree(rows: Any, out_shape: tuple[int, ...], wrapped: _Output, inpu
     return unflatten(wrapped.treedef, per_out)
 
 
-def hessian(f: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
-    """``hessian(f)(*args, **kwargs)``: shape ``arg.shape + arg.shape`` (nested for containers),
-    by forward-over-reverse."""
-    return jacobian(grad(f, argnum, mode="reverse"), argnum, mode="forward")
+SecondOrderMode = Literal["forward-over-forward", "forward-over-reverse", "reverse-over-forward",
+                          "reverse-over-reverse"]
+SECOND_ORDER_MODES: tuple[str, ...] = ("forward-over-forward", "forward-over-reverse",
+                                       "reverse-over-forward", "reverse-over-reverse")
 
 
-def hvp(f: Callable[..., Any], x: Any, v: Any, **kwargs: Any) -> Any:
-    """Hessian-vector product ``H(x) @ v`` of scalar ``f`` (one forward pass over reverse);
-    ``x`` and ``v`` may be containers of the same structure; keyword arguments go to ``f``."""
-    g = grad(lambda y: f(y, **kwargs))
-    return jvp(g, (x,), (v,))[1]
+def _outer_inner(mode: str) -> tuple[Mode, Mode]:
+    """``"forward-over-reverse"`` -> ("forward", "reverse"): the outer mode differentiates the
+    inner mode's gradient."""
+    _check_mode(mode, SECOND_ORDER_MODES)
+    outer, _, inner = mode.partition("-over-")
+    return outer, inner  # type: ignore[return-value]
+
+
+def hessian(f: Callable[..., Any], argnum: int = 0,
+            mode: SecondOrderMode = "forward-over-reverse") -> Callable[..., Any]:
+    """``hessian(f)(*args, **kwargs)``: shape ``arg.shape + arg.shape`` (nested for containers).
+
+    ``mode`` names the composition, outer over inner: the outer mode's Jacobian of the inner
+    mode's gradient. All four agree to rounding; their costs differ (``experiments/suite/second_order``).
+    """
+    outer, inner = _outer_inner(mode)
+    return jacobian(grad(f, argnum, mode=inner), argnum, mode=outer)
+
+
+def _tree_vdot(a: Any, b: Any) -> Any:
+    """The sum over leaves of ``sum(a_leaf * b_leaf)`` of two trees of the same structure."""
+    la, da = flatten(a)
+    lb, db = flatten(b)
+    if da != db:
+        raise ValueError(f"hvp: v must have the structure of x: x is {describe(da)}, v is {describe(db)}")
+    total = 0.0
+    for p, q in zip(la, lb):
+        total = total + np.sum(p * q)
+    return total
+
+
+def hvp(f: Callable[..., Any], x: Any, v: Any, mode: SecondOrderMode = "forward-over-reverse",
+        **kwargs: Any) -> Any:
+    """Hessian-vector product ``H(x) @ v`` of scalar ``f``; ``x`` and ``v`` may be containers of
+    the same structure; other keyword arguments go to ``f``.
+
+    ``mode``: ``"forward-over-reverse"`` (default: one forward pass over one reverse sweep),
+    ``"reverse-over-reverse"`` (the gradient of ``<grad f, v>``), ``"reverse-over-forward"`` (the
+    gradient of the directional derivative ``jvp(f, x, v)``), ``"forward-over-forward"`` (a forward
+    pass over the forward gradient: as many passes as ``x`` has entries).
+    """
+    outer, inner = _outer_inner(mode)
+
+    def fx(y: Any) -> Any:
+        return f(y, **kwargs)
+
+    if inner == "reverse" and outer == "forward" or inner == outer == "forward":
+        return jvp(grad(fx, mode=inner), (x,), (v,))[1]
+    if inner == "reverse":  # reverse-over-reverse
+        return grad(lambda y: _tree_vdot(grad(fx)(y), v))(x)
+    return grad(lambda y: jvp(fx, (y,), (v,))[1])(x)  # reverse-over-forward

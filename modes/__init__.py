@@ -24,6 +24,7 @@ from .errors import (
     UnsupportedFunctionError,
 )
 from .explain import explain
+from .recommend import recommend
 from .forward import Dual
 from .primitives import REGISTRY
 from .registry import Primitive, plain, primitive
@@ -32,7 +33,7 @@ from .reverse import Tape, Var
 __all__ = [
     "Dual", "LeakedTracerError", "ModesError", "checkpoint", "checkpointed_loop", "memory", "MutationError", "Primitive", "REGISTRY", "RuleError", "Tape",
     "TracedConversionError", "UnsupportedFunctionError", "Var", "choose_mode", "explain", "grad",
-    "hessian", "hvp", "jacobian", "jvp", "plain", "primitive", "value_and_grad", "vjp",
+    "hessian", "hvp", "jacobian", "jvp", "plain", "primitive", "recommend", "value_and_grad", "vjp",
 ]
 __version__ = "0.1.0"
 del _primitives

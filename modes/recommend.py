@@ -11,8 +11,10 @@ How it measures:
   at 64 KiB so every array above it gets fresh pages, and the kernel's peak RSS (VmHWM, reset just
   before the call) minus the RSS before it is the method's ``peak_bytes``; ``tape_bytes`` is the
   peak residual bytes of all tapes (``modes.memory.track``). The child also catches a method that
-  fails or runs past ``max_seconds``, without the caller paying for it. Elsewhere the run is in
-  process, with psutil's RSS before and after (a lower bound).
+  fails or runs past ``max_seconds``, without the caller paying for it. With ``isolate=False``
+  (and where there is no fork) the run is in this process: the same peak reading where the kernel
+  offers it, else RSS after minus before (psutil); both miss memory the process had freed and
+  reuses, so they are lower bounds.
 * **time**: the minimum over repeats, the repeats of all methods interleaved round by round so
   load on the machine hits every method alike; each sample calls a fast method enough times to
   last about a millisecond, and the repeat counts share a total ``budget`` of seconds.
@@ -132,17 +134,17 @@ def _methods(f: Callable[..., Any], args: tuple, argnum: int | tuple[int, ...], 
 
 # ---- one run, with its peak memory ------------------------------------------------------------------
 def _rss() -> int | None:
-    try:
-        import psutil
-    except ImportError:
-        psutil = None
-    if psutil is not None:
-        return int(psutil.Process().memory_info().rss)
+    """This process's resident set size: /proc/self/statm on Linux (cheap), psutil elsewhere."""
     try:
         pages = int(Path("/proc/self/statm").read_text().split()[1])
         return pages * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import psutil
+    except ImportError:
         return None
+    return int(psutil.Process().memory_info().rss)
 
 
 def _reset_hwm() -> bool:
@@ -168,7 +170,6 @@ def _run_measured(call: Callable[[], Any]) -> dict[str, Any]:
 
     ``memory`` says how the peak was read: "peak" (the kernel's high-water mark, reset just before)
     or "after" (RSS after minus before, where the mark cannot be reset)."""
-    gc.collect()
     base = _rss()
     hwm_ok = _reset_hwm()
     try:

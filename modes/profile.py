@@ -199,9 +199,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     a = parser.parse_args(argv)
-    if not a.shape:
-        parser.error("give the shape of each argument of the function, e.g. --shape 1000 "
-                     "(repeat --shape for several arguments)")
     for name in ("budget", "max_seconds"):
         v = getattr(a, name)
         if not (v > 0 and math.isfinite(v)):
@@ -212,6 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f = load(a.function)
     except SpecError as e:
         fail(str(e))
+    if not a.shape:
+        parser.error("give the shape of each argument of the function, e.g. --shape 1000 "
+                     "(repeat --shape for several arguments)")
     problem = _check_arity(f, len(a.shape))
     if problem:
         parser.error(problem)

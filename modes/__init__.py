@@ -24,6 +24,7 @@ from .errors import (
     UnsupportedFunctionError,
 )
 from .explain import explain
+from .draw import draw
 from .recommend import recommend
 from .forward import Dual
 from .primitives import REGISTRY

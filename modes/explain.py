@@ -76,7 +76,7 @@ class Step:
     """One entry of the Wengert list: an input (``prim`` is None) or one primitive applied.
 
     ``args`` holds ``("node", position in steps)`` or ``("const", value)`` per argument.
-    ``tangent``: the forward chunk, shape ``(n,) + value shape`` (row k: direction k).
+    ``tangent``: the forward chunk, shape ``(k,) + value shape`` (row i: the i-th seed direction).
     ``bar``: the adjoint after the sweep (None where no bar arrived: zero).
     """
 
@@ -134,7 +134,8 @@ class Update:
 class WengertList:
     """What ``explain`` prints, as data: ``steps`` (inputs first), the ``partials`` on the edges, the
     reverse ``updates`` in sweep order (``visits``: each swept step, its bar, its updates), and the
-    forward pass carrying one chunk of ``n`` directions (``directions`` name them)."""
+    forward pass carrying one chunk (``directions`` names the ``n`` input directions;
+    ``forward_grad`` is the output's tangent chunk, ``reverse_grad`` the flat gradient)."""
 
     steps: list[Step]
     n_inputs: int
@@ -157,18 +158,21 @@ class WengertList:
         return len(self.directions)
 
 
-def wengert_list(f: Callable[..., Any], *args: Any, sweep: bool = True) -> WengertList:
+def wengert_list(f: Callable[..., Any], *args: Any, sweep: bool = True,
+                 seeds: Any = None) -> WengertList:
     """The nominal pass, forward chunk and reverse sweep of ``f`` at ``args``, as data.
 
-    With ``sweep=True`` (what ``explain`` prints) ``f`` must return a scalar; ``sweep=False`` skips
-    the reverse sweep and accepts any output (its tangents are the forward chunk).
+    With ``sweep=True`` (what ``explain`` prints) ``f`` must return a scalar (else
+    ``NotScalarError``, a ``ValueError``); ``sweep=False`` skips the reverse sweep and accepts any
+    output. The forward pass carries one chunk: the rows of ``seeds``, shape ``(k, n)`` with ``n``
+    the total size of the inputs (default: the ``n`` unit vectors, every input direction).
     """
     if any(is_container(a) for a in args):  # containers: f as a function of the leaves
         arg_names = _input_names(f, len(args))
         names = [f"{nm}{path}" for nm, a in zip(arg_names, args) for path in leaf_paths(a)]
         leaves, treedef = flatten(tuple(args))
-        return _wengert(lambda *ls: f(*unflatten(treedef, ls)), leaves, names, sweep)
-    return _wengert(f, args, _input_names(f, len(args)), sweep)
+        return _wengert(lambda *ls: f(*unflatten(treedef, ls)), leaves, names, sweep, seeds)
+    return _wengert(f, args, _input_names(f, len(args)), sweep, seeds)
 
 
 def explain(f: Callable[..., Any], *args: Any) -> str:
@@ -182,14 +186,24 @@ def explain(f: Callable[..., Any], *args: Any) -> str:
 
 # ---- recording ------------------------------------------------------------------------------------
 
-def _wengert(f: Callable[..., Any], args: Any, names: list[str], sweep: bool) -> WengertList:
+class NotScalarError(ValueError):
+    """The reverse sweep of ``explain`` and ``draw`` starts from a scalar output; ``shape`` is f's."""
+
+    def __init__(self, message: str, shape: tuple) -> None:
+        super().__init__(message)
+        self.shape = shape
+
+
+def _wengert(f: Callable[..., Any], args: Any, names: list[str], sweep: bool,
+             seeds: Any = None) -> WengertList:
     vals = [as_float_input(a, f"argument {i}") for i, a in enumerate(args)]
 
     # ---- nominal pass, recorded on a tape ---------------------------------------------------------
     nums = tuple(range(len(vals)))
     out, tape, leaves, level = _record(f, vals, nums, keep_values=True)
     if sweep and shape_of(plain(out)) != ():
-        raise ValueError(f"explain needs a function that returns a scalar, got shape {shape_of(plain(out))}")
+        shape = shape_of(plain(out))
+        raise NotScalarError(f"explain needs a function that returns a scalar, got shape {shape}", shape)
     assert tape.names is not None and tape.values is not None
     steps = [Step(nm, leaf.value) for leaf, nm in zip(leaves, names)]
     position: dict[int, int] = {leaf._index: k for k, leaf in enumerate(leaves)}
@@ -211,7 +225,8 @@ def _wengert(f: Callable[..., Any], args: Any, names: list[str], sweep: bool) ->
     directions = []
     for nm, v, size in zip(names, vals, sizes):
         directions += [f"d/d{nm}"] if shape_of(v) == () else [f"d/d{nm}[{k}]" for k in range(size)]
-    eye = np.eye(n)
+    eye = np.eye(n) if seeds is None else np.asarray(seeds, dtype=float).reshape(-1, n)
+    k_dirs = eye.shape[0]
     record: list = []
     lvl = levels.enter()
     try:
@@ -219,7 +234,7 @@ def _wengert(f: Callable[..., Any], args: Any, names: list[str], sweep: bool) ->
         offset = 0
         dual_name: dict[int, str] = {}
         for k, (nm, v, size) in enumerate(zip(names, vals, sizes)):
-            d = Dual(v, eye[:, offset : offset + size].reshape((n,) + shape_of(v)), lvl)
+            d = Dual(v, eye[:, offset : offset + size].reshape((k_dirs,) + shape_of(v)), lvl)
             dual_name[id(d)] = nm
             boxed.append(d)
             steps[k].tangent = d.tangent
@@ -249,7 +264,7 @@ def _wengert(f: Callable[..., Any], args: Any, names: list[str], sweep: bool) ->
         for step, (_, _, _, tangent) in zip(steps[len(leaves):], forward):
             step.tangent = tangent
     forward_grad = (np.asarray(plain(fout.tangent)) if type(fout) is Dual and fout._level == lvl
-                    else np.zeros(n))
+                    else np.zeros((k_dirs,) + shape_of(plain(fout))))
 
     # ---- reverse sweep -----------------------------------------------------------------------------------
     updates: list[Update] = []
@@ -406,7 +421,8 @@ def _text(wl: WengertList) -> str:
     lines.append(f"  output: {out_name} = {_fmt(wl.value)}")
 
     lines.append("")
-    lines.append(f"Forward mode: one pass, each tangent a chunk of {wl.n} directions ({', '.join(wl.directions)})")
+    lines.append(f"Forward mode: one pass, each tangent a chunk of {wl.n} directions "
+                 f"({', '.join(wl.directions)})")
     for step in steps[: wl.n_inputs]:
         lines.append(f"  {step.name}_dot = {_fmt_chunk(step.tangent)}")
     for name, prim_name, terms, tangent in wl.forward:

@@ -6,6 +6,8 @@ Contract of ``measure(fns)``: every callable is warmed up, then its loop count i
 turn. Interleaving makes slow drifts (frequency scaling, other load) hit all callables alike, and
 lets ratios be paired round by round (``paired_ratios``). Garbage collection is disabled inside each
 timed batch and restored after it, even on an exception. Every repeat is kept (per-call seconds).
+Every function takes ``clock`` (default ``time.perf_counter``): tests inject a synthetic clock and
+check the loop counts and statistics exactly, without timing anything real.
 """
 
 from __future__ import annotations
@@ -54,34 +56,38 @@ class Timing:
         return float(np.max(self.times))
 
 
-def time_batch(fn: Callable[[], object], loops: int) -> float:
+Clock = Callable[[], float]
+
+
+def time_batch(fn: Callable[[], object], loops: int, clock: Clock = time.perf_counter) -> float:
     """Seconds taken by ``loops`` calls of ``fn``, with the garbage collector disabled meanwhile."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        start = time.perf_counter()
+        start = clock()
         for _ in range(loops):
             fn()
-        return time.perf_counter() - start
+        return clock() - start
     finally:
         if was_enabled:
             gc.enable()
 
 
-def autorange(fn: Callable[[], object], target_s: float) -> tuple[int, float]:
+def autorange(fn: Callable[[], object], target_s: float,
+              clock: Clock = time.perf_counter) -> tuple[int, float]:
     """``(loops, seconds)``: the first of 1, 2, 5, 10, 20, 50, ... whose batch lasts >= ``target_s``."""
     i = 1
     while True:
         for j in (1, 2, 5):
             loops = i * j
-            t = time_batch(fn, loops)
+            t = time_batch(fn, loops, clock)
             if t >= target_s or loops >= MAX_LOOPS:
                 return loops, t
         i *= 10
 
 
 def measure(fns: Mapping[str, Callable[[], object]], repeats: int = MIN_REPEATS,
-            target_s: float = 0.02, warmup: int = 1) -> dict[str, Timing]:
+            target_s: float = 0.02, warmup: int = 1, clock: Clock = time.perf_counter) -> dict[str, Timing]:
     """Time every callable in ``fns`` (see the module docstring); returns one ``Timing`` per name.
 
     ``repeats`` must be at least ``MIN_REPEATS``; ``warmup`` calls of each callable precede the
@@ -94,12 +100,12 @@ def measure(fns: Mapping[str, Callable[[], object]], repeats: int = MIN_REPEATS,
     for fn in fns.values():
         for _ in range(warmup):
             fn()
-    loops = {name: autorange(fn, target_s)[0] for name, fn in fns.items()}
+    loops = {name: autorange(fn, target_s, clock)[0] for name, fn in fns.items()}
     gc.collect()
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            times[name].append(time_batch(fn, loops[name]) / loops[name])
+            times[name].append(time_batch(fn, loops[name], clock) / loops[name])
     return {name: Timing(name, loops[name], tuple(times[name])) for name in fns}
 
 

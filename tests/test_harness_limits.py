@@ -3,8 +3,9 @@
 A stuck trial (SIGALRM blocked, then one long C sleep) in an isolated worker becomes ``timeout``
 rows soon after its limit; a worker that dies by itself gives ``failed`` rows; the next trial runs
 normally. ``run_all.py`` rejects every bad numeric option and every unusable output place with one
-error line and exit status 2, before any trial. Bounds are generous (a loaded 2-core machine):
-each stuck call would last ``STUCK_S``, and the tests only require the harness to return far sooner.
+error line and exit status 2, before any trial. No test bounds how soon the harness returns
+(that depends on the load): each stuck call would last ``STUCK_S``, so returning before it proves
+the worker was killed rather than waited for, and the rows say so.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "experiments" / "run_all.py"
 LIMIT_S = 1.0
 STUCK_S = 30  # how long a stuck call would last if nobody killed its worker
-MARGIN_S = 8.0  # slack for a loaded machine: still far below STUCK_S
 
 
 def _ctx(tmp_path: Path) -> Context:
@@ -87,11 +87,11 @@ def test_timing_trial_stuck_in_c_call_is_a_timeout_soon_after_its_limit(tmp_path
     rows, elapsed = _timed(timing_trial, ctx, "t", {"problem": "stuck", "n": 1},
                            [Method("f", "plain"), Method("g", "reverse")],
                            lambda: ({"f": _stuck, "g": lambda: 1.0}, {}))
-    assert elapsed < LIMIT_S + GRACE_S + MARGIN_S < STUCK_S
+    assert elapsed < STUCK_S  # killed, not waited for
     for row in rows:
         assert row["status"] == "timeout", row
         assert "could not interrupt" in row["error"] and "worker was killed" in row["error"]
-        assert LIMIT_S <= row["wall_s"] <= elapsed
+        assert LIMIT_S + GRACE_S <= row["wall_s"] <= elapsed  # killed at the deadline, not before
     assert _statuses(tmp_path) == {("stuck", "f"): "timeout", ("stuck", "g"): "timeout"}
     assert ctx.failures == 2
     _assert_next_trial_runs(ctx, 2)
@@ -103,7 +103,7 @@ def test_stuck_while_timed_keeps_the_rows_already_decided(tmp_path: Path) -> Non
     rows, elapsed = _timed(timing_trial, ctx, "t", {"problem": "late", "n": 1},
                            [Method("f", "plain"), Method("broken", "reverse")],
                            lambda: ({"f": _stuck_on_second_call(), "broken": _boom}, {}))
-    assert elapsed < LIMIT_S + GRACE_S + MARGIN_S
+    assert elapsed < STUCK_S  # killed, not waited for
     by = {r["method"]: r for r in rows}
     assert by["broken"]["status"] == "failed" and "ValueError: bad input" in by["broken"]["error"]
     assert by["f"]["status"] == "timeout" and "worker was killed" in by["f"]["error"]
@@ -119,7 +119,7 @@ def test_stuck_set_up_is_a_timeout(tmp_path: Path) -> None:
 
     rows, elapsed = _timed(timing_trial, ctx, "t", {"problem": "setup", "n": 1},
                            [Method("f", "plain")], setup)
-    assert elapsed < LIMIT_S + GRACE_S + MARGIN_S
+    assert elapsed < STUCK_S  # killed, not waited for
     assert rows[0]["status"] == "timeout"
     _assert_next_trial_runs(ctx, 2)
 
@@ -128,9 +128,9 @@ def test_value_row_stuck_in_c_call_is_a_timeout(tmp_path: Path) -> None:
     ctx = _ctx(tmp_path)
     row, elapsed = _timed(value_row, ctx, "v", {"problem": "stuck"}, Method("value", "plain"),
                           lambda: {"value": _stuck()})
-    assert elapsed < LIMIT_S + GRACE_S + MARGIN_S
+    assert elapsed < STUCK_S  # killed, not waited for
     assert row["status"] == "timeout" and "worker was killed" in row["error"]
-    assert LIMIT_S <= row["wall_s"] <= elapsed
+    assert LIMIT_S + GRACE_S <= row["wall_s"] <= elapsed  # killed at the deadline, not before
     assert _statuses(tmp_path, "v") == {("stuck", "value"): "timeout"}
     row = value_row(ctx, "v", {"problem": "next"}, Method("value", "plain"), lambda: {"value": 2.0})
     assert row["status"] == "ok" and row["value"] == 2.0
@@ -151,7 +151,7 @@ def test_crashing_worker_fails_its_rows_and_the_run_goes_on(tmp_path: Path, how:
     rows, elapsed = _timed(timing_trial, ctx, "t", {"problem": how, "n": 1},
                            [Method("f", "plain"), Method("g", "reverse")],
                            lambda: ({"f": lambda: 1.0, "g": crash}, {}))
-    assert elapsed < LIMIT_S + GRACE_S + MARGIN_S  # no hang
+    assert elapsed < STUCK_S  # no hang
     for row in rows:
         assert row["status"] == "failed" and "worker failed" in row["error"] and why in row["error"], row
     assert _statuses(tmp_path) == {(how, "f"): "failed", (how, "g"): "failed"}

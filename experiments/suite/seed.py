@@ -2,7 +2,10 @@
 
 Saves ``modes.explain(V, x, y, z)`` as ``seed_explain.md`` and checks V and its gradient
 (y + z, x + z, x + y) in both modes against those formulas. Rows: ``value``, ``reverse``,
-``forward`` (``check_err`` = max abs error) and ``explain`` (failed if explain gives no text).
+``forward`` (``check_err`` = max abs error), ``explain`` (failed if explain gives no text) and
+``draw``: the talk's picture ``talk_graph.png`` / ``talk_graph.svg`` (forward tangents and reverse
+bars side by side) and the sweep ``talk_sweep.gif``, one update per frame (``value`` = the number
+of frames; ``check_err`` = max abs error of the drawn bars against the gradient formulas).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ NAME = "seed"
 TITLE = "The seed example V = x*y + (x+y)*z"
 POINT = (2.0, 3.0, 4.0)
 EXPLAIN_FILE = "seed_explain.md"
+GRAPH_FILES = ("talk_graph.png", "talk_graph.svg")
+SWEEP_FILE = "talk_sweep.gif"
 
 
 def V(x: Any, y: Any, z: Any) -> Any:
@@ -33,7 +38,7 @@ def run(ctx: Context) -> None:
     x, y, z = POINT
     want_v, want_g = expected(x, y, z)
     config = {"problem": "V=x*y+(x+y)*z", "n": 3, "m": 1, "ops": 4}
-    with ctx.progress(NAME, 4) as bar:
+    with ctx.progress(NAME, 5) as bar:
         bar.step("value")
         value_row(ctx, NAME, config, Method("value", "plain"),
                   lambda: {"value": V(x, y, z), "check_err": abs(V(x, y, z) - want_v)})
@@ -52,6 +57,8 @@ def run(ctx: Context) -> None:
             value_row(ctx, NAME, config, Method(mode, mode), grad_check)
         bar.step("explain")
         value_row(ctx, NAME, config, Method("explain", "both"), lambda: _explain(ctx))
+        bar.step("draw")
+        value_row(ctx, NAME, config, Method("draw", "both"), lambda: _draw(ctx))
 
 
 def _explain(ctx: Context) -> dict[str, Any]:
@@ -69,3 +76,23 @@ def _explain(ctx: Context) -> dict[str, Any]:
     found = [f"{v:g}" for v in (want_v, *want_g) if f"{v:g}" in text]
     return {"note": f"{len(text.splitlines())} lines; V and gradient values found in the text: "
                     f"{', '.join(found) or 'none'}", "value": want_v}
+
+
+def _draw(ctx: Context) -> dict[str, Any]:
+    """The talk's picture and its sweep, frame by frame, drawn from the Wengert list of explain."""
+    from modes.draw import graph_of
+
+    x, y, z = POINT
+    _, want_g = expected(x, y, z)
+    for name in GRAPH_FILES:
+        modes.draw(V, x, y, z, path=ctx.out_dir / name, mode="both")
+    sweep = modes.draw(V, x, y, z, path=ctx.out_dir / SWEEP_FILE)  # frames in a folder without Pillow
+    graph = graph_of(V, x, y, z)
+    err = max(abs(float(n.bar) - g) for n, g in zip(graph.nodes, want_g))
+    files = [*GRAPH_FILES, sweep.name]
+    out: dict[str, Any] = {"value": len(graph.updates), "check_err": err,
+                           "note": f"{', '.join(files)}: {len(graph.nodes)} nodes, "
+                                   f"{len(graph.updates)} sweep updates (one per frame)"}
+    if err > 1e-12:
+        out.update(status="failed", error=f"drawn bars {[n.bar for n in graph.nodes[:3]]} != {want_g}")
+    return out

@@ -615,7 +615,8 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[An
 
 def jacobian(f: Callable[..., Any], argnum: ArgNum = 0,
              mode: Literal["auto", "forward", "reverse"] = "auto",
-             chunk_size: int | None = None, has_aux: bool = False) -> Callable[..., Any]:
+             chunk_size: int | None = None, has_aux: bool = False,
+             sparse: bool = False) -> Callable[..., Any]:
     """``jacobian(f)(*args, **kwargs)``: shape ``out.shape + args[argnum].shape``.
 
     Containers nest as in JAX: the output's structure, each leaf holding the input's structure
@@ -624,12 +625,17 @@ def jacobian(f: Callable[..., Any], argnum: ArgNum = 0,
     pass, then batches of ``chunk_size`` cotangent rows per sweep; ``auto``: picks by
     ``modes.cost_model.choose_mode`` from the input and output sizes (f is evaluated once on plain
     values to learn the output size). ``has_aux=True`` returns ``(jacobian, aux)``.
+    ``sparse=True``: a ``scipy.sparse.csr_array`` (out.size x arg.size) from the sparsity pattern
+    and one pass or sweep per colour (``modes.sparse_jacobian``; ``auto`` compares colour counts).
     """
     _check_mode(mode, ("auto", "forward", "reverse"))
     if chunk_size is not None and chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size}")
 
     def jacobian_f(*args: Any, **kwargs: Any) -> Any:
+        if sparse:
+            from . import sparse_jacobian
+            return sparse_jacobian.jacobian(f, argnum, mode, chunk_size, has_aux)(*args, **kwargs)
         nums, single = _argnums(argnum, len(args))
         inputs = _Inputs(f, args, kwargs, nums)
         wrapped = _Output(inputs.fn, has_aux)
@@ -726,12 +732,17 @@ def _outer_inner(mode: str) -> tuple[Mode, Mode]:
 
 
 def hessian(f: Callable[..., Any], argnum: int = 0,
-            mode: SecondOrderMode = "forward-over-reverse") -> Callable[..., Any]:
+            mode: SecondOrderMode = "forward-over-reverse", sparse: bool = False) -> Callable[..., Any]:
     """``hessian(f)(*args, **kwargs)``: shape ``arg.shape + arg.shape`` (nested for containers).
 
     ``mode`` names the composition, outer over inner: the outer mode's Jacobian of the inner
     mode's gradient. All four agree to rounding; their costs differ (``experiments/suite/second_order``).
+    ``sparse=True``: a symmetric ``scipy.sparse.csr_array`` (arg.size x arg.size) by star colouring
+    of the gradient's sparsity pattern (``modes.sparse_jacobian``).
     """
+    if sparse:
+        from . import sparse_jacobian
+        return sparse_jacobian.hessian(f, argnum, mode)
     outer, inner = _outer_inner(mode)
     return jacobian(grad(f, argnum, mode=inner), argnum, mode=outer)
 

@@ -13,7 +13,7 @@ from .levels import check_open
 from .nonfinite import all_finite, nan_safe
 from .forward import Dual
 from .pytree import TreeDef, describe, flatten, is_container, map_leaves, unflatten
-from .registry import Traced, value_at_level
+from .registry import Traced, plain, value_at_level
 from .tracing import lift_object_array
 from .reverse import Tape, Var, reverse_sweep
 from .unbroadcast import shape_of
@@ -117,6 +117,19 @@ def _seed_block(n: int, start: int, stop: int) -> np.ndarray:
     return seeds
 
 
+def _enclosing_directions(a: Any) -> int:
+    """How many directions the forward transformations enclosing this one carry on ``a``: a chunk
+    of k directions here multiplies every intermediate's tangent entries by k again, so the chunk
+    cap counts them (forward-over-forward at n = 1000 would otherwise hold n^3 entries per value)."""
+    width = 1
+    while isinstance(a, Traced):
+        t = getattr(a, "tangent", None)
+        if t is not None and type(a) is Dual:
+            width *= max(1, shape_of(t)[0]) if shape_of(t) else 1
+        a = a.value  # type: ignore[attr-defined]
+    return width
+
+
 def _forward_jacobian(f: Callable[..., Any], args: list, argnums: tuple[int, ...],
                       chunk_size: int | None) -> tuple[Any, np.ndarray]:
     """Columns of the Jacobian by chunked forward passes: returns (out, J) with J (n, m)."""
@@ -136,7 +149,7 @@ def _forward_jacobian(f: Callable[..., Any], args: list, argnums: tuple[int, ...
         shapes.append(shape)
         size = _size(shape)
         n += size
-        biggest = max(biggest, size)
+        biggest = max(biggest, size * _enclosing_directions(a))
     k = chunk_size or cost_model.default_chunk(n, biggest)
     out = None
     parts = []
@@ -213,6 +226,21 @@ def _pull(out: Any, tape: Tape, leaves: list[Var], level: int, seed: Any, batch_
             _like(_fresh(b if b is not seed or isinstance(b, Traced) else np.array(b),
                          batch + shape_of(leaf.value)), leaf.value)
             for b, leaf in zip(bars, leaves)]
+
+
+def _widest_value(tape: Tape) -> int:
+    """The most entries of a value the tape keeps: a sweep with k cotangents holds k times that in
+    one bar, so the chunk cap counts it (an inner forward pass keeps (chunk, n) tangents)."""
+    widest = 0
+    for node in tape.nodes:
+        if node is None:
+            continue
+        kept = (node[1], *node[2]) if len(node) == 4 else (node[2], *node[3])
+        for v in kept:
+            shape = shape_of(plain(v)) if v is not None else ()
+            if shape:
+                widest = max(widest, _size(shape))
+    return widest
 
 
 def _no_leak(leaves: Sequence[Any], what: str) -> None:
@@ -659,7 +687,7 @@ def jacobian(f: Callable[..., Any], argnum: ArgNum = 0,
             _check_output(value, "jacobian")
             out_shape = shape_of(value)
             m = _size(out_shape)
-            k = chunk_size or cost_model.default_chunk(m, max(n, m))
+            k = chunk_size or (cost_model.default_chunk(m, max(n, m, _widest_value(tape))) if m > 1 else 1)
             parts = []
             for start in range(0, m or 1, k):  # m = 0 (an empty output): one empty sweep
                 stop = min(m, start + k)

@@ -153,3 +153,31 @@ def test_hvp_structure_mismatch_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="structure of x"):
         modes.hvp(lambda p: np.sum(p["a"] ** 2), {"a": np.ones(2)}, [np.ones(2)],
                   mode="reverse-over-reverse")
+
+
+@pytest.mark.parametrize("mode", SECOND_ORDER_MODES)
+def test_small_chunks_give_the_same_hessian(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from modes import cost_model
+
+    monkeypatch.setattr(cost_model, "CHUNK_ELEMENTS", 64)
+    x = RNG.standard_normal(12)
+    np.testing.assert_allclose(modes.hessian(rosenbrock, mode=mode)(x), rosenbrock_hessian(x),
+                               rtol=1e-12, atol=1e-9)
+
+
+def test_nested_chunks_count_the_enclosing_directions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An inner forward pass under an outer one with k directions holds k times the entries per
+    value, and a sweep over an inner forward pass k times the widest tangent: the chunk cap sees
+    those sizes, not the input's alone (else forward-over-forward at n = 1000 holds n^3 floats)."""
+    from modes import api, cost_model
+
+    seen: list[tuple[int, int]] = []
+    real = cost_model.default_chunk
+    monkeypatch.setattr(cost_model, "default_chunk", lambda n, size: seen.append((n, size)) or real(n, size))
+    x = RNG.standard_normal(12)
+    api.hessian(rosenbrock, mode="forward-over-forward")(x)
+    assert seen[0] == (12, 12) and seen[1] == (12, 144), seen
+    seen.clear()
+    api.hessian(rosenbrock, mode="reverse-over-forward")(x)
+    inner, outer = seen[0], seen[1]
+    assert inner == (12, 12) and outer[1] >= 12 * 11, seen  # the (12, 11) tangents of x[1:]

@@ -164,6 +164,14 @@ def _reverse_compressed(call: _Call, colours: np.ndarray, p: int, chunk_size: in
     return np.concatenate(parts, axis=0) if parts else np.zeros((0, n))
 
 
+def _plain_values(compressed: Any, what: str) -> None:
+    if isinstance(compressed, Traced):
+        raise TypeError(
+            f"{what} returns a scipy.sparse matrix, which cannot carry derivatives, but f uses a "
+            "value traced by an enclosing transformation (a closure over its input?). Use "
+            "sparse=False inside other transformations.")
+
+
 def _csr(sp: Any, pattern: Any, vals: np.ndarray, dtype: Any) -> Any:
     return sp.csr_array((np.asarray(vals, dtype=dtype), pattern.indices.copy(), pattern.indptr.copy()),
                         shape=pattern.shape)
@@ -236,6 +244,7 @@ class ColouredJacobian:
             p = self.n_column_colours or 0
             B = _forward_compressed(call, self.column_colours, p, self.chunk_size,
                                     fresh=call.tape is None)
+            _plain_values(B, call.what)
         if call.m != pattern.shape[0]:
             raise ValueError(f"this ColouredJacobian is for {pattern.shape[0]} outputs; f at these "
                              f"arguments has {call.m}")
@@ -244,6 +253,7 @@ class ColouredJacobian:
         else:
             p = self.n_row_colours or 0
             C = _reverse_compressed(call, self.row_colours, p, self.chunk_size)
+            _plain_values(C, call.what)
             vals = C[self.row_colours[_rows_of(pattern)], pattern.indices] if p else np.zeros(0)
         if api._rerun_nan_safe((vals,), "the sparse Jacobian"):
             with nan_safe():
@@ -283,7 +293,7 @@ class ColouredHessian:
     """A symmetric sparsity pattern with a star colouring: ``plan(*args, **kwargs)`` evaluates
     the sparse Hessian (``scipy.sparse.csr_array``, n x n, exactly symmetric).
 
-    Attributes: ``pattern``, ``colours`` (n,), ``n_colours``, ``n_column_colours`` (what a
+    Attributes: ``pattern``, ``colours`` (n,; -1 for an input with no entry), ``n_colours``, ``n_column_colours`` (what a
     non-symmetric column colouring of the same pattern needs, for comparison), ``column_bound``
     (the most nonzeros in a row: the lower bound of the non-symmetric colouring; a star
     colouring may go below it) and ``mode`` (one of ``HESSIAN_MODES``).
@@ -294,12 +304,15 @@ class ColouredHessian:
         api._check_mode(mode, HESSIAN_MODES)
         sp = scipy_sparse()
         pattern = sp.csr_array(pattern, dtype=bool)
-        pattern = sp.csr_array(pattern + pattern.T + sp.eye_array(pattern.shape[0], dtype=bool))
+        pattern = sp.csr_array(pattern + pattern.T)
         pattern.sum_duplicates()
         pattern.sort_indices()
         self.f, self.argnum, self.mode, self.chunk_size = f, argnum, mode, chunk_size
         self.pattern = pattern
-        self.colours = colouring.star_colouring(pattern)
+        colours = colouring.star_colouring(pattern)
+        colours[np.diff(pattern.indptr) == 0] = -1  # an input the gradient never reads: no seed
+        used = np.unique(colours[colours >= 0])
+        self.colours = np.where(colours >= 0, np.searchsorted(used, colours), -1)
         self.n_colours = colouring.n_colours(self.colours)
         self.n_column_colours = colouring.n_colours(colouring.column_colouring(pattern))
         self.column_bound = colouring.column_lower_bound(pattern)
@@ -349,6 +362,7 @@ class ColouredHessian:
                                     fresh=call.tape is None).T                   # (n, p) = H S
         else:
             B = _reverse_compressed(call, self.colours, p, self.chunk_size).T    # (S^T H)^T = H S
+        _plain_values(B, call.what)
         if api._rerun_nan_safe((B,), "the sparse Hessian"):
             with nan_safe():
                 return self(*args, **kwargs)

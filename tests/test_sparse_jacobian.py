@@ -315,6 +315,13 @@ def test_bad_arguments_are_named() -> None:
         SJ.jacobian(tridiagonal, chunk_size=0)
     with pytest.raises(TypeError, match="cannot carry derivatives.*sparse=False"):
         modes.grad(lambda x: SJ.jacobian(tridiagonal)(x).sum())(np.ones(4))
+    for outer in ("forward", "reverse"):  # a closure over the enclosing transformation's input
+        with pytest.raises(TypeError, match="jacobian.*cannot carry derivatives"):
+            modes.grad(lambda a: modes.jacobian(lambda x: a * x, sparse=True)(np.ones(3)).sum(),
+                       mode=outer)(1.0)
+        with pytest.raises(TypeError, match="hessian.*cannot carry derivatives"):
+            modes.grad(lambda a: modes.hessian(lambda x: np.sum(a * x ** 3), sparse=True)(np.ones(3)).sum(),
+                       mode=outer)(1.0)
 
 
 # ---- Hessians ------------------------------------------------------------------------------------------------
@@ -339,6 +346,19 @@ def test_sparse_hessians_equal_dense(f: Any, mode: str) -> None:
     Hs = modes.hessian(f, sparse=True, mode=mode)(x)
     close(Hs, H)
     assert (Hs != Hs.T).nnz == 0  # exactly symmetric
+
+
+def test_inputs_the_gradient_never_reads_need_no_seed() -> None:
+    def f(x: Any) -> Any:
+        return np.sum(x[:3] ** 3) + x[0] * x[1] + 2.0 * x[4]   # x3..x5 enter linearly or not at all
+
+    plan = SJ.ColouredHessian.detect(f, np.ones(6))
+    assert plan.colours.tolist()[3:] == [-1, -1, -1] and plan.n_colours == 2
+    x = np.arange(6.0)
+    for mode in SJ.HESSIAN_MODES:
+        close(modes.hessian(f, sparse=True, mode=mode)(x), modes.hessian(f)(x))
+    assert SJ.ColouredHessian.detect(np.sum, np.ones(4)).n_colours == 0
+    assert modes.hessian(np.sum, sparse=True)(np.ones(4)).nnz == 0
 
 
 def test_star_colouring_pays_on_hessians() -> None:

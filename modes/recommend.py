@@ -500,7 +500,11 @@ def recommend(f: Callable[..., Any], *args: Any, argnum: int | tuple[int, ...] =
     the table followed by ``recommendation: <mode> -- <reason>``. Raises ``RecommendError`` if f
     fails on ``args`` or if every derivative fails.
     """
-    import pandas as pd  # the table; pandas comes with modes[experiments]
+    try:
+        import pandas as pd
+    except ImportError as e:
+        raise ImportError("modes.recommend returns its table as a pandas DataFrame: pip install pandas "
+                          '(or pip install -e ".[experiments]")') from e
 
     if not callable(f):
         raise TypeError(f"recommend needs a function, got {type(f).__name__}")

@@ -230,14 +230,18 @@ def draw(f: Callable[..., Any], *args: Any, path: str | Path = "graph.png", mode
          max_nodes: int = MAX_NODES, dpi: int = 100) -> Path:
     """Draw the expression graph of ``f`` at ``args`` to ``path`` and return the path.
 
-    The format follows the suffix: ``.png`` or ``.svg`` for the picture, ``.gif`` for the
-    animation of the reverse sweep (one update ``u_bar += dw/du * w_bar`` per frame; ``animate``
-    is then implied). ``frames_dir=`` also writes that animation as one PNG per frame
-    (``frame_001.png``, ...). ``mode``: ``"reverse"`` (the bars of the sweep; ``f`` must return a
-    scalar), ``"forward"`` (the tangents along ``direction``: an index k for the unit vector e_k of
-    the flattened inputs, default 0, or a vector) or ``"both"`` side by side. Nodes are the
-    Wengert list of ``modes.explain``; graphs of more than ``max_nodes`` nodes are refused (print
-    them with ``explain``). ``graph_of(f, *args)`` gives the same graph as data.
+    Nodes are the Wengert list of ``modes.explain`` (inputs at the bottom, the output V on top),
+    each with its nominal value; each edge carries its local partial (``∂w3/∂w2 = z = 2``).
+    ``mode``: ``"reverse"`` the bars of the reverse sweep (``f`` must return a scalar),
+    ``"forward"`` the tangents along ``direction`` (an index k: the unit vector e_k of the
+    flattened inputs, default 0; or a vector of their total size; ``f`` may return an array),
+    ``"both"`` the two panels side by side. The format follows the suffix: ``.png``, ``.svg``
+    (text kept as text), or ``.gif``: the reverse sweep animated, one update
+    ``u_bar += ∂w/∂u * w_bar`` per frame (without Pillow the frames go to ``<stem>_frames/`` and
+    that folder is returned). ``frames_dir=`` writes the same frames as ``frame_001.png``, ...
+    besides the picture; ``animate=True`` asks for the animation and needs one of the two.
+    Graphs of more than ``max_nodes`` nodes are refused (``explain`` prints any size).
+    ``graph_of(f, *args)`` returns what is drawn as data.
     """
     try:
         import matplotlib  # noqa: F401
@@ -276,10 +280,7 @@ def draw(f: Callable[..., Any], *args: Any, path: str | Path = "graph.png", mode
     picture = _Picture(graph, mode)
     path.parent.mkdir(parents=True, exist_ok=True)
     if frames_dir is not None:
-        frames = Path(frames_dir)
-        frames.mkdir(parents=True, exist_ok=True)
-        for k in range(len(graph.updates)):
-            picture.figure(frame=k).savefig(frames / f"frame_{k + 1:03d}.png", dpi=dpi)
+        _write_frames(picture, Path(frames_dir), dpi)
     if suffix == ".gif":
         return _write_gif(picture, path, dpi)
     from matplotlib import rc_context
@@ -289,15 +290,21 @@ def draw(f: Callable[..., Any], *args: Any, path: str | Path = "graph.png", mode
     return path
 
 
+def _write_frames(picture: _Picture, folder: Path, dpi: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    fig = None
+    for k in range(len(picture.graph.updates)):
+        fig = picture.figure(frame=k, fig=fig)
+        fig.savefig(folder / f"frame_{k + 1:03d}.png", dpi=dpi)
+    return folder
+
+
 def _write_gif(picture: _Picture, path: Path, dpi: int) -> Path:
     from matplotlib.animation import PillowWriter
 
     n = len(picture.graph.updates)
     if not PillowWriter.isAvailable():  # no Pillow: the frames instead, next to the path
-        frames = path.with_name(path.stem + "_frames")
-        frames.mkdir(parents=True, exist_ok=True)
-        for k in range(n):
-            picture.figure(frame=k).savefig(frames / f"frame_{k + 1:03d}.png", dpi=dpi)
+        frames = _write_frames(picture, path.with_name(path.stem + "_frames"), dpi)
         warnings.warn(f"draw: Pillow is not installed, so no GIF; wrote {n} frames to {frames}",
                       stacklevel=3)
         return frames

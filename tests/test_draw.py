@@ -289,3 +289,13 @@ def test_headless_without_pyplot(tmp_path):
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "False"
     assert (tmp_path / "g.png").read_bytes()[:8] == PNG
+
+
+def test_without_pillow_the_sweep_is_written_as_frames(tmp_path, monkeypatch):
+    from matplotlib.animation import PillowWriter
+
+    monkeypatch.setattr(PillowWriter, "isAvailable", classmethod(lambda cls: False))
+    with pytest.warns(UserWarning, match="Pillow is not installed, so no GIF; wrote 8 frames"):
+        out = modes.draw(talk, *POINT, path=tmp_path / "sweep.gif")
+    assert out == tmp_path / "sweep_frames" and not (tmp_path / "sweep.gif").exists()
+    assert len(list(out.glob("frame_*.png"))) == 8

@@ -303,7 +303,7 @@ def _atleast(nd: int) -> Callable[..., Any]:
 def _concatenate(arrays: Sequence[Any], axis: Any = 0, out: Any = None, **kwargs: Any) -> Any:
     if out is not None:
         raise MutationError("np.concatenate(..., out=...) writes in place; drop out=.")
-    arrays = list(arrays)
+    arrays = [lift_sequence(a) for a in arrays]  # np.concatenate([[x[0] * 2], x]): a nested list
     if axis is None:
         arrays = [_ravel(a) for a in arrays]
         axis = 0
@@ -312,7 +312,7 @@ def _concatenate(arrays: Sequence[Any], axis: Any = 0, out: Any = None, **kwargs
 
 
 def _stack(arrays: Sequence[Any], axis: int = 0, out: Any = None, **kwargs: Any) -> Any:
-    arrays = list(arrays)
+    arrays = [lift_sequence(a) for a in arrays]
     nd = len(shape_of(arrays[0])) + 1
     axis = operator.index(axis) % nd
     return st.concatenate(*[_expand_dims(a, axis) for a in arrays], axis=axis)

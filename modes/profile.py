@@ -170,6 +170,18 @@ def _check_arity(f: Callable[..., Any], n: int) -> str | None:
     return None
 
 
+def _threads(text: str) -> int | None:
+    if text == "default":
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"bad --blas-threads {text!r}: a positive integer or 'default'")
+    return n
+
+
 # ---- the command ------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Measure a function and its forward and reverse derivatives "
@@ -190,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--high", type=float, default=1.0, help="(default 1)")
     p.add_argument("--budget", type=float, default=2.0,
                    help="seconds for the timing repeats, shared by all methods (default 2)")
+    p.add_argument("--blas-threads", type=_threads, default=1, metavar="N",
+                   help="BLAS threads while measuring (default 1; 'default' keeps the library's setting)")
     p.add_argument("--max-seconds", type=float, default=10.0,
                    help="leave out a method whose one run takes (or is estimated to take) longer "
                    "(default 10)")
@@ -228,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"seed {a.seed}", flush=True)
     try:
         rec = recommend(f, *inputs, argnum=a.argnum, out_index=a.out_index, budget=a.budget,
-                        max_seconds=a.max_seconds)
+                        max_seconds=a.max_seconds, blas_threads=a.blas_threads)
     except RecommendError as e:
         fail(f"{e} (inputs of shape {shapes}: change them with --shape, --dtype, --low, --high)")
     except KeyboardInterrupt:

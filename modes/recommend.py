@@ -26,16 +26,19 @@ fails, ``RecommendError`` names f and each error.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import json
 import math
 import os
+import re
 import select
 import signal
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,7 +200,6 @@ def _measure(call: Callable[[], Any]) -> dict[str, Any]:
 
 def _pin_allocator() -> None:
     try:
-        import ctypes
         ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
     except (OSError, AttributeError):
         pass
@@ -265,6 +267,64 @@ def _run_in_child(call: Callable[[], Any], limit: float) -> dict[str, Any]:
         how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
                else f"exit status {os.WEXITSTATUS(status)}")
         return {"status": "error", "error": f"the measuring process died ({how})"}
+
+
+# ---- BLAS threads -----------------------------------------------------------------------------------
+def _blas_thread_functions() -> list[tuple[Any, Any]]:
+    """(get, set) thread-count functions of each BLAS library mapped into this process (Linux)."""
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return []
+    found = []
+    for path in sorted(set(re.findall(r"(/\S+\.(?:so|dylib)[.\d]*)", maps))):
+        name = Path(path).name.lower()
+        if not re.search(r"openblas|mkl_rt|libblis", name):
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        if "mkl" in name:
+            names = [("MKL_Get_Max_Threads", "MKL_Set_Num_Threads")]
+        elif "blis" in name:
+            names = [("bli_thread_get_num_threads", "bli_thread_set_num_threads")]
+        else:
+            names = [(f"{p}_get_num_threads{x}", f"{p}_set_num_threads{x}")
+                     for p in ("openblas", "scipy_openblas") for x in ("", "64_")]
+        for get, put in names:
+            if hasattr(lib, get) and hasattr(lib, put):
+                getter = getattr(lib, get)
+                getter.restype = ctypes.c_int
+                found.append((getter, getattr(lib, put)))
+                break
+    return found
+
+
+@contextmanager
+def pinned_blas_threads(n: int | None) -> Iterator[str]:
+    """BLAS runs ``n`` threads inside the block, and what it ran before afterwards (threadpoolctl if
+    installed, else the library's own setter); ``None`` changes nothing. Yields a description."""
+    if n is None:
+        yield "BLAS threads as set"
+        return
+    try:
+        import threadpoolctl
+    except ImportError:
+        threadpoolctl = None
+    if threadpoolctl is not None:
+        with threadpoolctl.threadpool_limits(n, user_api="blas"):
+            yield f"BLAS threads {n}"
+        return
+    functions = _blas_thread_functions()
+    before = [get() for get, _ in functions]
+    for _, put in functions:
+        put(ctypes.c_int(n))
+    try:
+        yield f"BLAS threads {n}" if functions else "BLAS threads as set (no BLAS library found to set)"
+    finally:
+        for (_, put), k in zip(functions, before):
+            put(ctypes.c_int(k))
 
 
 # ---- time: min over interleaved repeats -------------------------------------------------------------
@@ -481,7 +541,7 @@ def _decide(rows: list[dict[str, Any]], n_in: int, n_out: int, scalar: bool,
 def recommend(f: Callable[..., Any], *args: Any, argnum: int | tuple[int, ...] = 0,
               out_index: int | None = None, budget: float = DEFAULT_BUDGET_S,
               max_seconds: float = DEFAULT_MAX_SECONDS, chunk_sizes: Sequence[int] | None = None,
-              isolate: bool | None = None) -> Recommendation:
+              blas_threads: int | None = 1, isolate: bool | None = None) -> Recommendation:
     """Measure ``f(*args)`` and its derivative in both modes; recommend the faster mode.
 
     ``argnum`` (an int or a tuple) picks the differentiated arguments (containers allowed);
@@ -492,14 +552,27 @@ def recommend(f: Callable[..., Any], *args: Any, argnum: int | tuple[int, ...] =
 
     ``budget``: seconds shared by the timing repeats (the whole call also runs each method once
     more to measure its memory); a method estimated (passes x f's time) or found to take longer
-    than ``max_seconds`` in one run is left out, its row says so. ``isolate``: measure memory
-    in forked children (default: on Linux). Keyword arguments of f: bind them with
-    ``functools.partial``.
+    than ``max_seconds`` in one run is left out, its row says so. ``blas_threads``: BLAS threads
+    while measuring (default 1, restored afterwards: on a shared machine BLAS's own threads can
+    swing a small matmul from microseconds to a scheduler time slice; ``None`` keeps the current
+    setting). ``isolate``: measure memory in forked children (default: on Linux). Keyword
+    arguments of f: bind them with ``functools.partial``.
 
     Returns a ``Recommendation`` (``.mode``, ``.reason``, ``.table``, ``.call``), which prints as
     the table followed by ``recommendation: <mode> -- <reason>``. Raises ``RecommendError`` if f
     fails on ``args`` or if every derivative fails.
     """
+    if blas_threads is not None and (not isinstance(blas_threads, int) or blas_threads < 1):
+        raise ValueError(f"blas_threads must be a positive integer or None, got {blas_threads!r}")
+    with pinned_blas_threads(blas_threads) as threads:
+        rec = _recommend(f, args, argnum, out_index, budget, max_seconds, chunk_sizes, isolate)
+    rec.notes[0] += f"; {threads}"
+    return rec
+
+
+def _recommend(f: Callable[..., Any], args: tuple, argnum: int | tuple[int, ...], out_index: int | None,
+               budget: float, max_seconds: float, chunk_sizes: Sequence[int] | None,
+               isolate: bool | None) -> Recommendation:
     try:
         import pandas as pd
     except ImportError as e:

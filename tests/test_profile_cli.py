@@ -174,6 +174,7 @@ def test_cli_errors_are_one_line_with_exit_2(module_dir, args, message):
     (["usermod:rosen", "--shape", "3", "--budget", "0"], "--budget must be a positive number of seconds"),
     (["usermod:rosen", "--shape", "3", "--max-seconds", "nan"], "--max-seconds must be a positive number"),
     (["usermod:rosen", "--shape", "3", "--low", "1", "--high", "1"], "--low 1.0 and --high 1.0: need finite"),
+    (["usermod:rosen", "--shape", "3", "--blas-threads", "0"], "argument --blas-threads: bad --blas-threads '0'"),
     (["usermod:rosen", "--shape", "3", "--dtype", "int8"], "argument --dtype: invalid choice: 'int8'"),
     (["usermod:rosen", "--shape", "()"], "rosen failed on the given inputs: TypeError"),
     (["usermod:no_float", "--shape", "4", "--budget", "0.2"], "no gradient of no_float could be measured, in "

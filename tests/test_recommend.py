@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import modes
-from modes.recommend import COLUMNS, RecommendError, Recommendation, _decide, fmt_bytes, fmt_seconds
+from modes.recommend import (COLUMNS, RecommendError, Recommendation, _blas_thread_functions, _decide,
+                             fmt_bytes, fmt_seconds)
 
 pd = pytest.importorskip("pandas")
 
@@ -258,6 +259,32 @@ def test_in_process_measurement_gives_the_same_rows(rosen):
     r = modes.recommend(rosenbrock, X1000, budget=BUDGET, isolate=False)
     assert list(r.table["method"]) == list(rosen.table["method"])
     assert r.mode == "reverse" and list(r.table["tape_bytes"]) == list(rosen.table["tape_bytes"])
+
+
+def test_blas_threads_are_pinned_while_measuring_and_restored():
+    functions = _blas_thread_functions()
+    if not functions:
+        pytest.skip("no BLAS library whose thread count can be read")
+    get, put = functions[0]
+    seen = []
+
+    def f(x):
+        seen.append(get())
+        return np.sum(np.tanh(x @ np.ones((5, 5))))
+
+    before = get()
+    put(2)
+    try:
+        r = modes.recommend(f, np.ones(5), budget=BUDGET, isolate=False)
+        assert set(seen) == {1} and get() == 2
+        assert r.notes[0].endswith("; BLAS threads 1")
+        seen.clear()
+        r = modes.recommend(f, np.ones(5), budget=BUDGET, isolate=False, blas_threads=None)
+        assert set(seen) == {2} and r.notes[0].endswith("; BLAS threads as set")
+    finally:
+        put(before)
+    with pytest.raises(ValueError, match="blas_threads must be a positive integer or None, got 0"):
+        modes.recommend(f, np.ones(5), blas_threads=0)
 
 
 def test_bad_arguments():

@@ -708,6 +708,8 @@ def _recommend(f: Callable[..., Any], args: tuple, argnum: int | tuple[int, ...]
 def _describe_arg(a: Any) -> str:
     leaves, d = flatten(a)
     if d.is_leaf:
+        if isinstance(a, (int, float)):
+            return type(a).__name__
         dtype = getattr(a, "dtype", None)
         return f"{dtype or type(a).__name__} {tuple(np.shape(a))}"
     return f"{type(a).__name__} of {len(leaves)} arrays"

@@ -129,7 +129,7 @@ def test_dtype_range_scalar_input_and_argnum(module_dir, monkeypatch, capsys):
     assert profile.main(["usermod:scale", "--shape", "()", "--shape", "5", "--argnum", "0,1",
                          "--budget", "0.2"]) == 0
     out = capsys.readouterr().out
-    assert "scale(float (), float64 (5,)) -> scalar; n_in = 6 (argument 0, 1)" in out
+    assert "scale(float, float64 (5,)) -> scalar; n_in = 6 (argument 0, 1)" in out
     assert 'grad(f, argnum=(0, 1), mode="reverse")' in table_methods(out)
 
 

@@ -3,8 +3,10 @@
 Every row has the columns in ``COLUMNS`` (missing ones are empty). A row is identified by its
 ``config_key`` (the trial's configuration, see ``config_key``) and its ``machine`` (see
 ``experiments.machine.fingerprint``). Reading keeps the last row of each (config_key, machine), so a
-rerun with ``--force`` replaces earlier results. ``is_done`` is true only for ``ok`` rows of this
-machine: failed rows are retried on the next run; skipped rows are re-decided by the experiment.
+rerun with ``--force`` replaces earlier results. A ``Store`` opened for a machine and a code version
+(``experiments.machine.code_version``) sees only the rows of both: ``is_done`` is true only for
+``ok`` rows measured on this machine by this code; failed rows are retried on the next run; skipped
+rows are re-decided by the experiment; rows of another machine or code stay in the file, unused.
 
 A row cannot be lost. Each row is one physical line (line breaks inside a text cell are written as
 the two characters ``\\n``), appended whole with one write, then fsynced, under an exclusive lock
@@ -27,9 +29,10 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a table is read: a memory probe that imports an
+    import pandas as pd  # experiment module (and so this one) does not pay for it
 
 COLUMNS: tuple[str, ...] = (
     # what was measured
@@ -47,8 +50,8 @@ COLUMNS: tuple[str, ...] = (
     "check_err", "value", "auto_choice", "reverse_weight",
     # checkpointing: the schedule, its snapshots, and untaped step evaluations against theory
     "schedule", "snapshots", "advances", "theory_advances", "recompute_factor",
-    # provenance
-    "machine", "code_version", "timestamp", "wall_s", "load_avg", "config_key",
+    # provenance: the machine fingerprint, the code's content hash, the BLAS thread setting
+    "machine", "code_version", "blas_threads", "timestamp", "wall_s", "load_avg", "config_key",
 )
 STATUSES = ("ok", "failed", "timeout", "skipped")
 FAILED = ("failed", "timeout")
@@ -77,8 +80,13 @@ def _clean(value: Any) -> Any:
 # ---- writing: one row, one line ------------------------------------------------------------------------
 def _cell(value: Any) -> str:
     value = _clean(value)
-    if value is None or (pd.api.types.is_scalar(value) and not isinstance(value, str) and pd.isna(value)):
+    if value is None:
         return ""
+    if not isinstance(value, (str, int, float)):  # numpy scalars, pandas' NA and NaT
+        import pandas as pd
+
+        if pd.api.types.is_scalar(value) and pd.isna(value):
+            return ""
     return _flat(str(value))
 
 
@@ -283,6 +291,8 @@ def load_csv(path: Path | str) -> pd.DataFrame:
     and line number and moved to ``<path>.rejected`` (if the file cannot be rewritten they are only
     left out, with a warning). An unreadable header raises ``StoreError``.
     """
+    import pandas as pd
+
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
         return pd.DataFrame(columns=list(COLUMNS))
@@ -309,14 +319,18 @@ def load_csv(path: Path | str) -> pd.DataFrame:
 
 # ---- the store -----------------------------------------------------------------------------------------
 class Store:
-    """The CSV at ``path`` for rows measured on machine ``machine_id``."""
+    """The CSV at ``path`` for rows measured on machine ``machine_id`` by code ``code_version``
+    (``None``: by any code)."""
 
-    def __init__(self, path: Path | str, machine_id: str) -> None:
+    def __init__(self, path: Path | str, machine_id: str, code_version: str | None = None) -> None:
         self.path = Path(path)
         self.machine_id = machine_id
+        self.code_version = code_version
         self._rows: dict[str, dict[str, Any]] = {}
         self._new_failures = 0
         mine = self.load()
+        if code_version is not None:
+            mine = mine[mine["code_version"].astype(str) == code_version]
         for row in mine.to_dict("records"):
             self._rows[str(row["config_key"])] = row
 
@@ -330,7 +344,7 @@ class Store:
         return df[df["machine"].astype(str) == self.machine_id].reset_index(drop=True)
 
     def get(self, key: str) -> dict[str, Any] | None:
-        """The last row recorded on this machine for configuration ``key``, if any."""
+        """The last row recorded on this machine (by this code) for configuration ``key``, if any."""
         return self._rows.get(key)
 
     def status(self, key: str) -> str | None:
@@ -340,18 +354,25 @@ class Store:
     def is_done(self, key: str) -> bool:
         return self.status(key) == "ok"
 
+    def done_count(self) -> int:
+        """How many configurations have an ``ok`` row of this machine (and code): reusable rows."""
+        return sum(1 for row in self._rows.values() if str(row["status"]) == "ok")
+
     @property
     def failures(self) -> int:
         """Failed or timed-out rows recorded through this object (this run)."""
         return self._new_failures
 
     def record(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Append ``rows`` (each gets ``machine`` if unset) to the CSV with one fsynced write."""
+        """Append ``rows`` (each gets ``machine`` and ``code_version`` if unset) to the CSV with one
+        fsynced write."""
         rows = [dict(r) for r in rows]
         if not rows:
             return
         for r in rows:
             r.setdefault("machine", self.machine_id)
+            if self.code_version is not None:
+                r.setdefault("code_version", self.code_version)
             unknown = set(r) - set(COLUMNS)
             if unknown:
                 raise KeyError(f"unknown columns {sorted(unknown)}")
@@ -360,7 +381,8 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _append(self.path, b"".join(row_line(r) for r in rows))
         for r in rows:
-            if r["machine"] == self.machine_id:
+            if r["machine"] == self.machine_id and (self.code_version is None
+                                                    or r.get("code_version") == self.code_version):
                 self._rows[str(r["config_key"])] = {c: r.get(c) for c in COLUMNS}
             if r["status"] in FAILED:
                 self._new_failures += 1

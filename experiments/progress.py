@@ -1,7 +1,8 @@
 """A dependency-free progress bar on stderr: one bar per experiment, showing the current trial.
 
 On a terminal the bar redraws in place (carriage return); otherwise (CI logs, pipes) each step is
-one plain line, so logs stay readable.
+one plain line, so logs stay readable. ``note(text)`` prints a message (a timeout, a failure) on a
+line of its own, above the bar, which is then redrawn: nothing hides behind the bar.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Progress:
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._last_len = 0
         self._closed = False
+        self._desc = "starting"
 
     def __enter__(self) -> Progress:
         if self.tty:
@@ -43,6 +45,20 @@ class Progress:
         self._draw(desc)
         self.done = min(self.total, self.done + 1)
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def note(self, text: str) -> None:
+        """``text`` on its own line; on a terminal the bar is cleared first and redrawn after."""
+        if self.tty and not self._closed:
+            self.stream.write("\r" + " " * self._last_len + "\r" + text + "\n")
+            self._last_len = 0
+            self._draw(self._desc)
+        else:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
     def line(self) -> str:
         frac = self.done / self.total if self.total else 1.0
         filled = int(round(frac * self.width))
@@ -51,6 +67,7 @@ class Progress:
                 f"{_clock(time.perf_counter() - self.start)}")
 
     def _draw(self, desc: str) -> None:
+        self._desc = desc
         text = f"{self.line()} {desc}"
         if self.tty:
             pad = max(0, self._last_len - len(text))

@@ -3,7 +3,10 @@
 Every path ends in rows, whatever happens: a trial over the memory cap or past the time budget is a
 ``skipped`` row with its reason; one that raises is a ``failed`` row with its error; one that runs out
 of time is a ``timeout`` row. The run goes on after each. A configuration whose ``ok`` rows are
-already in the store (same machine) is not rerun unless ``Context.force``.
+already in the store, measured on the same machine (fingerprint) by the same code (the content hash
+in ``code_version``), is not rerun unless ``Context.force``. ``Context.log`` counts, per experiment,
+the trials reused and measured, and prints every timeout and failure on a line of its own as it is
+recorded (``RunLog``); ``run_all`` prints the counts and a summary of the problems at the end.
 
 Time limits: a trial's own alarm (``safety.time_limit``) stops Python code at the limit. With
 ``Context.isolate`` (``run_all`` sets it) each timing trial and value row also runs in a forked worker
@@ -29,7 +32,7 @@ import numpy as np
 
 from . import lifeline, memory_probe, safety, worker
 from .progress import Progress
-from .store import Store, config_key
+from .store import FAILED, Store, config_key
 from .timing import MIN_REPEATS, measure, paired_ratios, quartiles
 
 Fns = dict[str, Callable[[], Any]]
@@ -73,8 +76,63 @@ PROFILES: dict[str, Profile] = {
 
 
 @dataclass
+class Tally:
+    """Trials (rows) of one experiment in this run: reused from the store, measured, skipped."""
+
+    reused: int = 0
+    measured: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A trial that failed or timed out in this run: one line of the end-of-run summary."""
+
+    experiment: str
+    trial: str    # the configuration, e.g. "tanh_affine n=1024 m=1024"
+    methods: str  # the rows (methods) it concerns, comma-separated
+    status: str   # failed / timeout
+    reason: str
+
+    def line(self) -> str:
+        return f"{self.status.upper()}: {self.experiment} {self.trial} [{self.methods}]: {self.reason}"
+
+
+@dataclass
+class RunLog:
+    """What a run did, shared by every copy of its ``Context`` (``dataclasses.replace`` keeps it)."""
+
+    tallies: dict[str, Tally] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    bar: Progress | None = None
+
+    def tally(self, experiment: str) -> Tally:
+        return self.tallies.setdefault(experiment, Tally())
+
+
+TRIAL_FIELDS = ("problem", "n", "m", "k", "ops", "schedule", "snapshots")
+
+
+def describe_trial(row: Mapping[str, Any]) -> str:
+    """A row's configuration as ``problem n=.. m=..`` (the fields that are set)."""
+    parts = []
+    for name in TRIAL_FIELDS:
+        value = row.get(name)
+        if value is None or (isinstance(value, float) and value != value) or value == "":
+            continue
+        parts.append(str(value) if name == "problem" else f"{name}={value}")
+    return " ".join(parts) or "(no configuration)"
+
+
+@dataclass
 class Context:
-    """Everything an experiment needs: where to write, what profile, which machine, the safety knobs."""
+    """Everything an experiment needs: where to write, what profile, which machine, the safety knobs.
+
+    ``code_versions``: experiment name -> the code version its rows carry and must match to be
+    reused (``machine.code_version``); an experiment missing from it falls back to
+    ``machine["code_version"]`` (tests give a fixed one). ``blas_threads``: the BLAS thread setting
+    recorded in every row (``machine["blas_threads"]`` if unset).
+    """
 
     out_dir: Path
     profile: Profile
@@ -84,19 +142,54 @@ class Context:
     isolate: bool = False  # run each trial in a killable forked worker (run_all sets it): _run_trial
     stream: TextIO = field(default_factory=lambda: sys.stderr)
     stores: dict[str, Store] = field(default_factory=dict)
+    code_versions: Mapping[str, str] = field(default_factory=dict)
+    blas_threads: str | None = None
+    log: RunLog = field(default_factory=RunLog)
 
     @property
     def machine_id(self) -> str:
         return self.machine["machine_id"]
 
+    def code_version(self, experiment: str) -> str | None:
+        return self.code_versions.get(experiment, self.machine.get("code_version"))
+
     def store(self, experiment: str) -> Store:
         """The store of ``experiment`` (``<out_dir>/<experiment>.csv``), opened once per run."""
         if experiment not in self.stores:
-            self.stores[experiment] = Store(self.out_dir / f"{experiment}.csv", self.machine_id)
+            self.stores[experiment] = Store(self.out_dir / f"{experiment}.csv", self.machine_id,
+                                            self.code_version(experiment))
         return self.stores[experiment]
 
     def progress(self, label: str, total: int) -> Progress:
-        return Progress(label, total, self.stream)
+        bar = Progress(label, total, self.stream)
+        self.log.bar = bar
+        return bar
+
+    def say(self, text: str) -> None:
+        """``text`` on a line of its own, now (above the progress bar if one is drawn)."""
+        bar = self.log.bar
+        if bar is not None and not bar.closed:
+            bar.note(text)
+        else:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def recorded(self, experiment: str, rows: list[dict[str, Any]] | Any) -> None:
+        """Count freshly measured ``rows`` and announce those that failed or timed out, one line per
+        trial and outcome (rows of one trial failing alike share a line)."""
+        rows = list(rows)
+        tally = self.log.tally(experiment)
+        tally.skipped += sum(1 for r in rows if r.get("status") == "skipped")
+        tally.measured += sum(1 for r in rows if r.get("status") != "skipped")
+        groups: dict[tuple[str, str, str], list[str]] = {}
+        for row in rows:
+            if row.get("status") in FAILED:
+                key = (describe_trial(row), str(row["status"]), str(row.get("error") or ""))
+                groups.setdefault(key, []).append(str(row.get("method")))
+        for (trial, status, reason), methods in groups.items():
+            problem = Problem(experiment, trial, ", ".join(methods), status, reason)
+            self.log.problems.append(problem)
+            self.say(problem.line())
 
     @property
     def failures(self) -> int:
@@ -131,7 +224,8 @@ def _now() -> str:
 def _base_row(ctx: Context, config: Mapping[str, Any], method: Method, key: str) -> dict[str, Any]:
     row: dict[str, Any] = {k: v for k, v in config.items() if k != "experiment_params"}
     row.update(method=method.name, mode=method.mode, config_key=key, machine=ctx.machine_id,
-               code_version=ctx.machine.get("code_version"), timestamp=_now(),
+               code_version=ctx.code_version(str(config.get("experiment"))),
+               blas_threads=ctx.blas_threads or ctx.machine.get("blas_threads"), timestamp=_now(),
                load_avg=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
     row.update(method.extra)
     return row
@@ -144,8 +238,9 @@ def _skip_reason(ctx: Context, method: Method) -> tuple[str | None, int]:
     return safety.memory_verdict(method.estimate_bytes, ctx.mem_share, cap), cap
 
 
-def _record_skips(store: Store, rows: list[dict[str, Any]]) -> None:
+def _record_skips(ctx: Context, experiment: str, store: Store, rows: list[dict[str, Any]]) -> None:
     """Record skipped rows unless the same skip is already the recorded state of that configuration."""
+    ctx.log.tally(experiment).skipped += len(rows)
     fresh = [r for r in rows if store.status(r["config_key"]) != "skipped"
              or store.get(r["config_key"]).get("error") != r["error"]]  # type: ignore[union-attr]
     with lifeline.uninterrupted():
@@ -181,8 +276,9 @@ def timing_trial(ctx: Context, experiment: str, config: Mapping[str, Any], metho
             skipped.append(row)
         else:
             planned.append((m, row))
-    _record_skips(store, skipped)
+    _record_skips(ctx, experiment, store, skipped)
     if not planned or (not ctx.force and all(store.is_done(keys[m.name]) for m, _ in planned)):
+        ctx.log.tally(experiment).reused += len(planned)
         return [store.get(keys[m.name]) or r for m, r in planned] + skipped  # type: ignore[misc]
 
     rows = {m.name: r for m, r in planned}
@@ -198,6 +294,7 @@ def timing_trial(ctx: Context, experiment: str, config: Mapping[str, Any], metho
         row["wall_s"] = wall
     with lifeline.uninterrupted():
         store.record(rows.values())
+    ctx.recorded(experiment, rows.values())
     return list(rows.values()) + skipped
 
 
@@ -299,9 +396,10 @@ def memory_trial(ctx: Context, experiment: str, config: Mapping[str, Any], metho
     row.update(repeats=prof.mem_repeats, mem_estimate=method.estimate_bytes, mem_cap=cap)
     if reason is not None:
         row.update(status="skipped", error=reason)
-        _record_skips(store, [row])
+        _record_skips(ctx, experiment, store, [row])
         return row
     if not ctx.force and store.is_done(key):
+        ctx.log.tally(experiment).reused += 1
         return store.get(key)  # type: ignore[return-value]
     start = time.perf_counter()
     results = []
@@ -330,6 +428,7 @@ def memory_trial(ctx: Context, experiment: str, config: Mapping[str, Any], metho
     row["wall_s"] = time.perf_counter() - start
     with lifeline.uninterrupted():
         store.record([row])
+    ctx.recorded(experiment, [row])
     return row
 
 
@@ -361,6 +460,7 @@ def value_row(ctx: Context, experiment: str, config: Mapping[str, Any], method: 
     row["wall_s"] = time.perf_counter() - start
     with lifeline.uninterrupted():
         store.record([row])
+    ctx.recorded(experiment, [row])
     return row
 
 

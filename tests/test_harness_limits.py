@@ -167,6 +167,8 @@ BAD_OPTIONS = [
     ("--repeats", "2"), ("--repeats", "5.5"), ("--repeats", "-5"), ("--repeats", "abc"),
     ("--repeats", "nan"), ("--mem-share", "0"), ("--mem-share", "1.5"), ("--mem-share", "-0.5"),
     ("--mem-share", "nan"), ("--mem-share", "inf"), ("--mem-share", "abc"),
+    ("--blas-threads", "0"), ("--blas-threads", "-1"), ("--blas-threads", "1.5"),
+    ("--blas-threads", "many"), ("--blas-threads", ""),
 ]
 
 
@@ -221,9 +223,10 @@ def test_bad_numeric_option_rejected_before_anything(tmp_path: Path, option: str
 
 def test_good_numeric_options_accepted(tmp_path: Path) -> None:
     out = tmp_path / "res"
-    res = _run_all(out, "--timeout", "30", "--repeats", "5", "--mem-share", "1")
+    res = _run_all(out, "--timeout", "30", "--repeats", "5", "--mem-share", "1", "--blas-threads", "2")
     assert res.returncode == 0, res.stderr
-    assert (load_csv(out / "seed.csv")["status"] == "ok").all()
+    seed = load_csv(out / "seed.csv")
+    assert (seed["status"] == "ok").all() and (seed["blas_threads"].astype(str) == "2").all()
 
 
 # ---- run_all: unusable output places ------------------------------------------------------------------

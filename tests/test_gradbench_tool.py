@@ -1,8 +1,12 @@
 """The GradBench tool driven through its protocol by a test playing the eval's side: start, define,
 evaluate (outputs checked with GradBench's own criterion against independent values), analysis,
-an unknown module, a malformed line and an unknown message kind, answered with errors, not crashes."""
+an unknown module, a malformed line and an unknown message kind, answered with errors, not crashes.
+Also: the method each answer names is the one that ran (particle's and saddle's variants name their
+own), ``min_runs: 0`` is accepted, the tape-bytes pass runs only when asked for, and BLAS threads
+are pinned to one unless told otherwise, and reported."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from experiments.adbench import ba, gmm, ht, kmeans, llsq
-from experiments.gradbench.protocol import Session, run_timed
+from experiments.adbench import MODULES, ba, gmm, hello, ht, kmeans, llsq, particle, saddle
+from experiments.gradbench.protocol import Session, method_used, run_timed
 from experiments.adbench.spec import Function
 
 TOOL = Path(__file__).resolve().parents[1] / "experiments" / "gradbench" / "run.py"
@@ -36,9 +40,9 @@ def mismatches(expected, actual, path="$"):
 class Tool:
     """The tool as a subprocess, started from an unrelated directory."""
 
-    def __init__(self, mode, cwd):
-        self.proc = subprocess.Popen([sys.executable, str(TOOL), "--mode", mode], cwd=cwd,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    def __init__(self, mode, cwd, *flags, env=None):
+        self.proc = subprocess.Popen([sys.executable, str(TOOL), "--mode", mode, *flags], cwd=cwd,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         self.next_id = 0
 
     def raw(self, line):
@@ -86,10 +90,11 @@ def expected_outputs():
 
 @pytest.mark.parametrize("mode", ["forward", "reverse", "auto"])
 def test_protocol_session(tmp_path, mode):
-    tool = Tool(mode, cwd=tmp_path)
+    tool = Tool(mode, tmp_path, "--tape-bytes")
     try:
         start = tool.send({"kind": "start", "eval": "hello"})
         assert start["tool"] == "modes" and start["config"]["mode"] == mode
+        assert start["config"]["tape_bytes"] is True
         assert tool.send({"kind": "define", "module": "hello"}) == {"id": 1, "success": True}
         r = tool.send({"kind": "evaluate", "module": "hello", "function": "double", "input": 3.0})
         assert r["success"] and r["output"] == 6.0 and len(r["timings"]) == 1
@@ -133,13 +138,51 @@ def test_mode_decides_the_method():
             {"id": 0, "kind": "evaluate", "module": "ht", "function": "jacobian",
              "input": ht.generate(npts=2, complicated=False, verts=10)})
         assert r["method"] == method
-    reverse = Session("reverse").handle({"id": 1, "kind": "evaluate", "module": "gmm", "function": "jacobian",
-                                         "input": gmm.generate(2, 2, 5)})
-    forward = Session("forward").handle({"id": 1, "kind": "evaluate", "module": "gmm", "function": "jacobian",
-                                         "input": gmm.generate(2, 2, 5)})
+    reverse = Session("reverse", track_tape=True).handle(
+        {"id": 1, "kind": "evaluate", "module": "gmm", "function": "jacobian", "input": gmm.generate(2, 2, 5)})
+    forward = Session("forward", track_tape=True).handle(
+        {"id": 1, "kind": "evaluate", "module": "gmm", "function": "jacobian", "input": gmm.generate(2, 2, 5)})
     assert reverse["tape_bytes"] > 0 and forward["tape_bytes"] == 0
+    assert reverse["tape_scope"] == "evaluation"
+    primal = Session("reverse").handle({"id": 2, "kind": "evaluate", "module": "gmm", "function": "objective",
+                                        "input": gmm.generate(2, 2, 5)})
+    assert primal["method"] == "none"  # differentiates nothing
     with pytest.raises(ValueError, match="unknown mode"):
         Session("sideways")
+
+
+@pytest.mark.parametrize("module", [particle, saddle])
+@pytest.mark.parametrize("mode", ["forward", "reverse", "auto"])
+def test_particle_and_saddle_report_the_variant_that_ran(monkeypatch, module, mode):
+    """The eval names the variant (``ff`` ... ``rr``: outer then inner mode); that is what runs and
+    what the answer names, whatever the tool's mode (it used to name the mode's default, ``rr``
+    or ``ff``, for all four). The full descents take minutes, so ``solve`` is replaced by a stub
+    that records the variant it is asked for."""
+    ran = []
+    monkeypatch.setattr(module, "solve", lambda start, variant: ran.append(variant) or 0.0)
+    raw = {"w": 0.0} if module is particle else {"start": [1.0, 1.0]}
+    session = Session(mode)
+    for variant in module.VARIANTS:
+        assert method_used(module, variant, module.FUNCTIONS[variant], mode) == variant
+        r = session.handle({"id": 0, "kind": "evaluate", "module": module.NAME, "function": variant,
+                            "input": raw})
+        assert r["success"], r.get("error")
+        assert r["method"] == variant and ran[-1] == variant
+        assert "tape_bytes" not in r  # no extra pass unless asked for
+    assert ran == list(module.VARIANTS)
+
+
+def test_method_used_for_every_module_and_mode():
+    for name, module in MODULES.items():
+        for function, fn in module.FUNCTIONS.items():
+            for mode in ("forward", "reverse", "auto"):
+                method = method_used(module, function, fn, mode)
+                if not fn.derivative:
+                    assert method == "none", (name, function)
+                else:
+                    assert method in module.METHODS, (name, function, mode)
+                    if function not in module.METHODS:
+                        assert method == module.BEST[mode]
 
 
 def test_run_timed_counts_runs_and_seconds():
@@ -147,5 +190,59 @@ def test_run_timed_counts_runs_and_seconds():
     fn = Function(lambda raw: raw, lambda inp, method: calls.append(inp) or len(calls))
     result, times = run_timed(fn, 7, "-", min_runs=4, min_seconds=0)
     assert result == 4 and len(times) == 4
-    with pytest.raises(ValueError):
-        run_timed(fn, 7, "-", min_runs=0, min_seconds=0)
+    # min_runs 0: accepted; the output still needs one run, which is timed and reported
+    result, times = run_timed(fn, 7, "-", min_runs=0, min_seconds=0)
+    assert result == 5 and len(times) == 1
+    with pytest.raises(ValueError, match="min_runs"):
+        run_timed(fn, 7, "-", min_runs=-1, min_seconds=0)
+    with pytest.raises(ValueError, match="min_seconds"):
+        run_timed(fn, 7, "-", min_runs=1, min_seconds=-1.0)
+
+
+def test_min_runs_zero_through_the_protocol():
+    r = Session("reverse").handle({"id": 5, "kind": "evaluate", "module": "hello", "function": "double",
+                                   "input": {"x": 2.5, "min_runs": 0, "min_seconds": 0}})
+    assert r["success"] and r["output"] == 5.0 and len(r["timings"]) == 1
+    bad = Session("reverse").handle({"id": 6, "kind": "evaluate", "module": "hello", "function": "double",
+                                     "input": {"x": 2.5, "min_runs": -2}})
+    assert bad["success"] is False and "min_runs" in bad["error"]
+
+
+def test_tape_pass_only_when_asked(monkeypatch):
+    """Without ``--tape-bytes`` no evaluation runs a second time (nor reports tape bytes)."""
+    runs = []
+    fn = hello.FUNCTIONS["double"]
+    monkeypatch.setitem(hello.FUNCTIONS, "double", Function(fn.prepare, lambda x, m: runs.append(1) or 2 * x,
+                                                            derivative=fn.derivative))
+    message = {"id": 0, "kind": "evaluate", "module": "hello", "function": "double",
+               "input": {"x": 1.0, "min_runs": 3}}
+    r = Session("reverse").handle(message)
+    assert len(runs) == 3 and "tape_bytes" not in r
+    runs.clear()
+    r = Session("reverse", track_tape=True).handle(message)
+    assert len(runs) == 4 and r["tape_bytes"] == 0  # three timed runs, one untimed tape pass
+
+
+@pytest.mark.parametrize("flags, setting, used", [((), "1", "1"), (("--blas-threads", "2"), "2", "2"),
+                                                   (("--blas-threads", "default"), "default", None)])
+def test_blas_threads_pinned_before_numpy_and_reported(tmp_path, flags, setting, used):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "MODES_BLAS_THREADS")}
+    tool = Tool("reverse", tmp_path, *flags, env=env)
+    try:
+        config = tool.send({"kind": "start", "eval": "hello"})["config"]
+        assert config["blas_threads"] == setting and config["tape_bytes"] is False
+        if used is not None:
+            assert config["blas_threads_used"] == used  # what the loaded BLAS itself reports
+        else:  # the library's own default: one thread per core here, or what it cannot tell
+            assert config["blas_threads_used"] == "unknown" or int(config["blas_threads_used"]) >= 1
+        r = tool.send({"kind": "evaluate", "module": "hello", "function": "double", "input": 2.0})
+        assert r["output"] == 4.0 and "tape_bytes" not in r
+    finally:
+        tool.close()
+
+
+def test_bad_blas_threads_rejected(tmp_path):
+    res = subprocess.run([sys.executable, str(TOOL), "--blas-threads", "0"], cwd=tmp_path,
+                         capture_output=True, text=True, input="", timeout=120)
+    assert res.returncode == 2 and "at least 1" in res.stderr

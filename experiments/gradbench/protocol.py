@@ -2,16 +2,22 @@
 
 Messages (each has an ``id``; the response echoes it):
 
-* ``start`` -> ``{"id", "tool": "modes", "config": {"mode": ...}}``;
+* ``start`` -> ``{"id", "tool": "modes", "config": {"mode", "blas_threads", "blas_threads_used"}}``
+  (the BLAS thread setting, pinned to 1 by ``run.py`` unless told otherwise, and the threads the
+  loaded BLAS reports);
 * ``define`` (``module``) -> ``{"id", "success": true}``, or ``success: false`` with an ``error``
   for a module this tool does not implement;
 * ``evaluate`` (``module``, ``function``, ``input``) -> ``{"id", "success": true, "output",
   "timings": [{"name": "evaluate", "nanoseconds"}, ...]}``: the function is run at least
-  ``input.min_runs`` times (or ``runs``; default 1) and until ``input.min_seconds`` (default 0)
-  have passed, one timing per run; reading the JSON input and writing the output are outside the
-  timed region. Extra fields: ``method`` (the derivative method run), ``tape_bytes`` (peak residual
-  bytes held by reverse-mode tapes, from ``modes.memory.track()`` over one extra untimed run, or a
-  representative part of it: ``tape_scope``). Failures answer ``success: false`` with ``error``;
+  ``input.min_runs`` times (or ``runs``; default 1; 0 is accepted: the output still takes one run,
+  which is timed) and until ``input.min_seconds`` (default 0) have passed, one timing per run;
+  reading the JSON input and writing the output are outside the timed region. Extra fields:
+  ``method`` (the derivative method actually run: the tool mode's best method for the module, or,
+  for a function that names its own method, as particle's and saddle's ``ff``/``fr``/``rf``/``rr``
+  do, that one; ``none`` for a function that differentiates nothing) and, only when the session
+  tracks tapes (``run.py --tape-bytes``), ``tape_bytes`` (peak residual bytes held by reverse-mode
+  tapes, from ``modes.memory.track()`` over one extra untimed run, or a representative part of it:
+  ``tape_scope``). Failures answer ``success: false`` with ``error``;
 * ``analysis`` -> ``{"id"}``; ``end`` -> no response, the session ends.
 
 A line that is not a JSON object, or a message of unknown kind, gets ``{"id": <id or null>,
@@ -26,7 +32,10 @@ import traceback
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
+from types import ModuleType
+
 import modes
+from experiments import machine
 from experiments.adbench import MODULES
 from experiments.adbench.spec import TOOL_MODES, Function, method_for
 
@@ -35,14 +44,17 @@ TOOL = "modes"
 
 def run_timed(fn: Function, prepared: Any, method: str, min_runs: int,
               min_seconds: float) -> tuple[Any, list[int]]:
-    """Run ``fn`` at least ``min_runs`` times and until ``min_seconds`` have passed (summed run
-    times); returns the last result and every run's nanoseconds."""
-    if min_runs < 1:
-        raise ValueError(f"min_runs must be at least 1, got {min_runs}")
+    """Run ``fn`` at least ``min_runs`` times (at least once: the output needs a result) and until
+    ``min_seconds`` have passed (summed run times); returns the last result and every run's
+    nanoseconds."""
+    if min_runs < 0:
+        raise ValueError(f"min_runs must be a whole number >= 0, got {min_runs}")
+    if not min_seconds >= 0:
+        raise ValueError(f"min_seconds must be >= 0, got {min_seconds}")
     times: list[int] = []
     elapsed = 0
     result = None
-    while len(times) < min_runs or elapsed < min_seconds * 1e9:
+    while len(times) < max(1, min_runs) or elapsed < min_seconds * 1e9:
         start = time.perf_counter_ns()
         result = fn.run(prepared, method)
         took = time.perf_counter_ns() - start
@@ -59,10 +71,27 @@ def tape_peak(fn: Function, prepared: Any, method: str) -> tuple[int, str]:
     return int(meter.peak_bytes), "evaluation" if fn.tape_probe is None else "one outer gradient"
 
 
-class Session:
-    """One tool session; ``mode`` is ``forward``, ``reverse``, ``auto`` or a method name."""
+def method_used(module: ModuleType, function: str, fn: Function, mode: str) -> str:
+    """The method ``fn`` (``module.FUNCTIONS[function]``) really runs under the tool mode ``mode``.
 
-    def __init__(self, mode: str = "auto", track_tape: bool = True) -> None:
+    A function named after one of its module's methods runs that method whatever the mode
+    (particle's and saddle's ``ff``, ``fr``, ``rf``, ``rr``: the eval names the variant); other
+    derivatives run the mode's method (``method_for``); a primal runs none.
+    """
+    if not fn.derivative:
+        return "none"
+    if function in module.METHODS:
+        return function
+    return method_for(module, mode)
+
+
+class Session:
+    """One tool session; ``mode`` is ``forward``, ``reverse``, ``auto`` or a method name.
+
+    ``track_tape``: also measure the peak tape bytes of each evaluation (one extra untimed run).
+    """
+
+    def __init__(self, mode: str = "auto", track_tape: bool = False) -> None:
         if mode not in TOOL_MODES and not any(mode in m.METHODS for m in MODULES.values()):
             # a method name is accepted when some module has it (e.g. "forward-chunked")
             raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(TOOL_MODES)}")
@@ -91,7 +120,10 @@ class Session:
         kind = message.get("kind")
         try:
             if kind == "start":
-                return {"id": mid, "tool": TOOL, "config": {"mode": self.mode}}
+                threads = machine.blas_runtime()["blas_threads_used"]
+                return {"id": mid, "tool": TOOL,
+                        "config": {"mode": self.mode, "blas_threads": machine.blas_threads_setting(),
+                                   "blas_threads_used": threads, "tape_bytes": self.track_tape}}
             if kind == "define":
                 return self._define(mid, message)
             if kind == "evaluate":
@@ -129,7 +161,7 @@ class Session:
         opts = raw if isinstance(raw, Mapping) else {}
         min_runs = int(opts.get("min_runs", opts.get("runs", 1)))
         min_seconds = float(opts.get("min_seconds", 0.0))
-        method = method_for(module, self.mode) if fn.derivative else "none"
+        method = method_used(module, function, fn, self.mode)
         prepared = fn.prepare(raw)
         result, times = run_timed(fn, prepared, method, min_runs, min_seconds)
         response = {"id": mid, "success": True, "output": fn.output(result, prepared),
@@ -140,7 +172,7 @@ class Session:
         return response
 
 
-def serve(lines: Iterable[str], out: IO[str], mode: str = "auto", track_tape: bool = True) -> None:
+def serve(lines: Iterable[str], out: IO[str], mode: str = "auto", track_tape: bool = False) -> None:
     """Answer every line of ``lines`` on ``out`` (flushed per line) until ``end`` or the input ends."""
     session = Session(mode, track_tape)
     for line in lines:

@@ -33,7 +33,7 @@ from .reverse import Tape, Var
 
 __all__ = [
     "Dual", "LeakedTracerError", "ModesError", "checkpoint", "checkpointed_loop", "memory", "MutationError", "Primitive", "REGISTRY", "RuleError", "Tape",
-    "TracedConversionError", "UnsupportedFunctionError", "Var", "choose_mode", "explain", "grad",
+    "TracedConversionError", "UnsupportedFunctionError", "Var", "choose_mode", "draw", "explain", "grad",
     "hessian", "hvp", "jacobian", "jvp", "plain", "primitive", "recommend", "value_and_grad", "vjp",
 ]
 __version__ = "0.1.0"

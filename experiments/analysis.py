@@ -16,11 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import calibration
 from .store import load_csv
 
 EXPERIMENT_FILES = ("seed", "scalar_gradient", "jacobian_crossover", "memory", "gradient_cost",
-                    "checkpointing", "benchmarks", "peers")
+                    "checkpointing", "benchmarks", "peers", "overhead")
 LARGE_N = 1000  # asymptotic slopes use n >= LARGE_N (interpretive overhead dominates below)
+RSS_RESOLUTION = 4096.0  # bytes: RSS moves by pages, so a fitted growth below one page is flat
 PAIRINGS = {  # heatmap/calibration pairings: (forward method, reverse method)
     "batched": ("forward_chunked", "reverse_batched"),
     "one_at_a_time": ("forward_1", "reverse_1"),
@@ -42,40 +44,137 @@ def current_machine(out_dir: Path) -> dict[str, str]:
     return {} if m.empty else m.iloc[-1].to_dict()
 
 
-def load(out_dir: Path, machine_id: str | None = None) -> dict[str, pd.DataFrame]:
-    """Each experiment's table (last row per configuration), restricted to ``machine_id``.
+@dataclass
+class Split:
+    """One experiment's rows of this machine: those the report uses, and older ones it leaves out.
 
-    ``machine_id`` defaults to the current machine of ``machine.csv``; tables without it keep all rows.
+    ``current``: the rows (last per configuration) of the code version that wrote the most recent
+    row, ``version``. ``older``: the last rows of configurations measured only by other code
+    versions, which the report names (with their dates and versions) but never puts in a table.
+    """
+
+    current: pd.DataFrame
+    older: pd.DataFrame
+    version: str | None
+
+
+def split_versions(df: pd.DataFrame) -> Split:
+    """``df`` split by code version (see ``Split``); rows without versions at all are all current."""
+    if df.empty or "code_version" not in df or df["code_version"].isna().all():
+        return Split(df, df.iloc[0:0], None)
+    versions = df["code_version"].fillna("unknown").astype(str)
+    stamps = df["timestamp"].fillna("").astype(str) if "timestamp" in df else pd.Series([""] * len(df))
+    latest = stamps.to_numpy()
+    last = max(range(len(df)), key=lambda i: (latest[i], i))
+    version = versions.iloc[last]
+    cur = (versions == version).to_numpy()
+    return Split(df[cur].reset_index(drop=True), df[~cur].reset_index(drop=True), version)
+
+
+def _machine_rows(df: pd.DataFrame, machine_id: str | None) -> pd.DataFrame:
+    if machine_id and len(df):
+        df = df[df["machine"].astype(str) == machine_id]
+    return df.reset_index(drop=True)
+
+
+def load_split(out_dir: Path, machine_id: str | None = None,
+               names: tuple[str, ...] = EXPERIMENT_FILES) -> dict[str, Split]:
+    """Each experiment's ``Split`` for ``machine_id`` (default: the last machine of machine.csv).
+
+    The current code version is decided per experiment from its own rows (an experiment a run
+    left out keeps its version and dates, which the report's provenance table states).
     """
     out_dir = Path(out_dir)
     machine_id = machine_id or current_machine(out_dir).get("machine_id")
-    frames = {}
-    for name in EXPERIMENT_FILES:
-        df = load_csv(out_dir / f"{name}.csv")
-        if machine_id and len(df):
-            df = df[df["machine"].astype(str) == machine_id]
-        frames[name] = df.reset_index(drop=True)
-    return frames
+    out = {}
+    for name in names:
+        out[name] = split_versions(_machine_rows(load_csv(out_dir / f"{name}.csv"), machine_id))
+    return out
+
+
+def load(out_dir: Path, machine_id: str | None = None) -> dict[str, pd.DataFrame]:
+    """Each experiment's table as the report uses it: this machine, current code version (``Split``)."""
+    return {name: s.current for name, s in load_split(out_dir, machine_id).items()}
+
+
+def current_rows(out_dir: Path, name: str) -> pd.DataFrame:
+    """The rows of one experiment the report uses (see ``Split``)."""
+    return load_split(out_dir, names=(name,))[name].current
+
+
+def all_trials(out_dir: Path, name: str, machine_id: str | None = None) -> pd.DataFrame:
+    """Every recorded row of ``name`` (earlier trials of a configuration too, which ``load`` drops)
+    of this machine and the current code version: repeated runs with ``--force`` add trials."""
+    path = Path(out_dir) / f"{name}.csv"
+    split = load_split(out_dir, machine_id, (name,))[name]
+    if split.current.empty:
+        return split.current
+    load_csv(path)  # repairs a torn or unreadable line first
+    try:
+        rows = pd.read_csv(path)
+    except (ValueError, pd.errors.ParserError):  # a legacy file pandas cannot read raw: last rows only
+        return split.current
+    rows = _machine_rows(rows, machine_id or current_machine(Path(out_dir)).get("machine_id"))
+    if split.version is not None:
+        rows = rows[rows["code_version"].fillna("unknown").astype(str) == split.version]
+    return rows.reset_index(drop=True)
+
+
+def provenance(splits: dict[str, Split], since: str | None = None) -> pd.DataFrame:
+    """Per experiment with rows: the version used, its rows and dates, and the older rows left out.
+
+    ``since`` (a run's start, same format as ``timestamp``): rows of the current version older than
+    it were reused from an earlier run of the same code (``reused``).
+    """
+    out = []
+    for name, s in splits.items():
+        if s.current.empty and s.older.empty:
+            continue
+        cur = s.current["timestamp"].dropna().astype(str) if len(s.current) else pd.Series(dtype=str)
+        old = s.older
+        older = []
+        if len(old):
+            for v, g in old.groupby(old["code_version"].fillna("unknown").astype(str)):
+                ts = g["timestamp"].dropna().astype(str)
+                older.append({"version": v, "rows": len(g), "first": ts.min() if len(ts) else "",
+                              "last": ts.max() if len(ts) else ""})
+        out.append({"experiment": name, "version": s.version or "", "rows": len(s.current),
+                    "first": cur.min() if len(cur) else "", "last": cur.max() if len(cur) else "",
+                    "reused": int((cur < since).sum()) if since else 0,
+                    "older_rows": len(old), "older": older})
+    return pd.DataFrame(out)
 
 
 def ok(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["status"] == "ok"] if len(df) else df
 
 
+def not_ok(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows that were not measured: skipped, failed or timed out."""
+    return df[df["status"] != "ok"] if len(df) else df
+
+
 def status_counts(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Rows per experiment and status."""
     rows = []
     for name, df in frames.items():
+        if df.empty:
+            continue
         for status in ("ok", "skipped", "failed", "timeout"):
             rows.append({"experiment": name, "status": status,
                          "rows": int((df["status"] == status).sum()) if len(df) else 0})
+    if not rows:
+        return pd.DataFrame(columns=["ok", "skipped", "failed", "timeout"])
     return pd.DataFrame(rows).pivot(index="experiment", columns="status", values="rows")
 
 
 # ---- fits ------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Fit:
-    """``log10 y = slope * log10 x + intercept`` (or a straight line for ``linear_fit``)."""
+    """``log10 y = slope * log10 x + intercept`` (or a straight line for ``linear_fit``).
+
+    ``se``: the slope's standard error (nan with fewer than three points: no noise estimate).
+    """
 
     slope: float
     intercept: float
@@ -83,6 +182,7 @@ class Fit:
     points: int
     x_min: float
     x_max: float
+    se: float = math.nan
 
 
 def _fit(x: np.ndarray, y: np.ndarray) -> Fit:
@@ -92,8 +192,24 @@ def _fit(x: np.ndarray, y: np.ndarray) -> Fit:
     slope, intercept = np.polyfit(x, y, 1)
     pred = slope * x + intercept
     ss = float(np.sum((y - y.mean()) ** 2))
-    r2 = 1.0 - float(np.sum((y - pred) ** 2)) / ss if ss > 0 else 1.0
-    return Fit(float(slope), float(intercept), r2, len(x), lo, hi)
+    res = float(np.sum((y - pred) ** 2))
+    r2 = 1.0 - res / ss if ss > 0 else 1.0
+    sxx = float(np.sum((x - x.mean()) ** 2))
+    se = math.sqrt(res / (len(x) - 2) / sxx) if len(x) > 2 else math.nan
+    return Fit(float(slope), float(intercept), r2, len(x), lo, hi, se)
+
+
+def is_flat(fit: Fit, resolution: float = 0.0) -> bool:
+    """True when a fitted slope is indistinguishable from zero.
+
+    Either it lies within two standard errors of zero, or the change it implies over the fitted
+    range of x is below ``resolution`` (what the measurement can resolve: a page of RSS).
+    """
+    if not math.isfinite(fit.slope):
+        return False
+    if math.isfinite(fit.se) and abs(fit.slope) <= 2 * fit.se:
+        return True
+    return abs(fit.slope) * (fit.x_max - fit.x_min) < resolution
 
 
 def loglog_fit(x: Any, y: Any) -> Fit:
@@ -187,7 +303,8 @@ def memory_fits(df: pd.DataFrame) -> pd.DataFrame:
         big = g.loc[g["k"].idxmax()]
         rows.append({
             "problem": problem, "n": int(n), "mode": mode, "trials": len(g), "k_max": int(big["k"]),
-            "peak_bytes_per_op": _bytes(peak.slope), "peak_r2": peak.r2,
+            "peak_bytes_per_op": _bytes(peak.slope), "peak_r2": peak.r2, "peak_se": peak.se,
+            "peak_flat": is_flat(peak, RSS_RESOLUTION), "k_min": int(g["k"].min()),
             "tape_bytes_per_op": _bytes(tape.slope) if tape else math.nan,
             "theory_bytes_per_op": _bytes(theory.slope),
             "peak_at_k_max": float(big["peak_rss_delta"]), "peak_max": float(g["peak_rss_delta"].max()),
@@ -317,32 +434,17 @@ class AffineRule:
 
 
 def calibrate_affine(df: pd.DataFrame, pairing: str = "batched") -> AffineRule | None:
-    """Best (weight, offset) for ``forward iff n <= weight * m + offset`` over the measured cells.
-
-    Offsets tried: 0 and each measured n; weights: one inside each gap between measured ratios
-    (n - offset) / m, as in ``calibrate``. Least geometric-mean slowdown; ties keep the smaller offset.
-    """
+    """Best (weight, offset) for ``forward iff n <= weight * m + offset`` over the measured cells
+    (the medians of ``df``), by ``experiments.calibration``'s search (least geometric-mean slowdown)."""
     cells = _cells(df, pairing)
     if cells.empty:
         return None
-    best: AffineRule | None = None
-    for offset in [0.0] + sorted({float(v) for v in cells["n"]}):
-        ratios = sorted({float(r) for r in (cells["n"] - offset) / cells["m"]})
-        edges = [-math.inf] + ratios + [math.inf]
-        for lo, hi in zip(edges[:-1], edges[1:]):
-            if math.isinf(lo):
-                w = hi - 1 if hi <= 0 else hi / 2
-            elif math.isinf(hi):
-                w = lo + 1 if lo <= 0 else 2 * lo
-            else:
-                w = math.sqrt(lo * hi) if lo > 0 else (lo + hi) / 2
-            forward = cells["n"] <= w * cells["m"] + offset
-            chosen = np.where(forward, cells["t_fwd"], cells["t_rev"])
-            fastest = np.minimum(cells["t_fwd"], cells["t_rev"])
-            slow = float(2 ** np.mean(np.log2(chosen / fastest)))
-            if best is None or slow < best.mean_slowdown * (1 - 1e-12):
-                best = AffineRule(w, offset, slow, int(np.sum(chosen == fastest)), len(cells))
-    return best
+    n, m = cells["n"].to_numpy(float), cells["m"].to_numpy(float)
+    rules = calibration.candidates(n, m)
+    slow, right = calibration.scores(calibration.forward_mask(rules, n, m),
+                                     cells["t_fwd"].to_numpy(float), cells["t_rev"].to_numpy(float))
+    i = calibration._argmin_first(slow)
+    return AffineRule(float(rules[i, 0]), float(rules[i, 1]), float(slow[i]), int(right[i]), len(cells))
 
 
 def current_offset() -> float:
@@ -365,23 +467,47 @@ def auto_mistakes(df: pd.DataFrame, weight: float, pairing: str = "batched") -> 
     return cells[cells["slowdown"] > 1].sort_values("slowdown", ascending=False)
 
 
-def write_calibration(out_dir: Path) -> Path | None:
-    """Write ``cost_model_calibration.json`` (the fitted REVERSE_WEIGHT) if Jacobian data exist."""
-    frames = load(out_dir)
-    cal = calibrate(frames["jacobian_crossover"])
-    if cal is None:
+def library_weight() -> float:
+    """The library's REVERSE_WEIGHT."""
+    from modes import cost_model
+
+    return float(cost_model.REVERSE_WEIGHT)
+
+
+def crossover_calibration(out_dir: Path, resamples: int = calibration.RESAMPLES) -> dict[str, Any] | None:
+    """``experiments.calibration.calibrate`` on every trial of this run's Jacobian rows, against the
+    library's rule in force."""
+    rows = all_trials(out_dir, "jacobian_crossover")
+    if rows.empty:
         return None
+    return calibration.calibrate(rows, library_weight(), current_offset(), resamples)
+
+
+def write_calibration(out_dir: Path, resamples: int = calibration.RESAMPLES) -> Path | None:
+    """Write ``cost_model_calibration.json``: the crossover fit with its bootstrap statement and
+    verdict (``crossover``; adopt it with ``python -m experiments.calibration adopt DIR``) and the
+    one-parameter fit through the origin (``origin_rule``), if Jacobian data exist."""
+    frames = load(out_dir)
+    rec = crossover_calibration(out_dir, resamples)
+    if rec is None:
+        return None
+    origin = calibrate(frames["jacobian_crossover"])
     path = Path(out_dir) / CALIBRATION_FILE
-    affine = calibrate_affine(frames["jacobian_crossover"])
-    payload = {"REVERSE_WEIGHT": cal.best_weight, **asdict(cal),
-               "affine_rule": asdict(affine) if affine is not None else None,
-               "machine": current_machine(out_dir).get("machine_id", ""),
-               "how": "jacobian_crossover rows, forward_chunked vs reverse_batched; least "
-                      "geometric-mean slowdown of choose_mode vs the faster mode over all cells"}
-    payload = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-               for k, v in payload.items()}
-    path.write_text(json.dumps(payload, indent=2) + "\n")
+    payload = {"crossover": rec, "origin_rule": asdict(origin) if origin is not None else None,
+               "machine": current_machine(out_dir).get("machine_id", "")}
+    path.write_text(json.dumps(calibration._finite(payload), indent=2) + "\n")
     return path
+
+
+def read_calibration(out_dir: Path) -> dict[str, Any] | None:
+    """The ``crossover`` record ``write_calibration`` wrote into ``out_dir`` (None if absent or old)."""
+    path = Path(out_dir) / CALIBRATION_FILE
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text()).get("crossover")
+    except (ValueError, AttributeError):
+        return None
 
 
 # ---- gradient cost ------------------------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ import pandas as pd  # noqa: E402
 
 from .. import analysis  # noqa: E402
 from ..report import nbytes, num, seconds, size, table  # noqa: E402
-from ..store import load_csv  # noqa: E402
 
 FRONTIER = "checkpointing_frontier.png"
 MEMORY = "checkpointing_memory.png"
@@ -26,17 +25,16 @@ TARGETS = {"revolve_memory_cut": 50.0, "revolve_time_ratio": 4.0, "blocks_memory
 
 
 def _label(schedule: str, c: float) -> str:
-    return {"none": "plain tape", "blocks": "checkpoint(fn), blocks of 100"}.get(
-        schedule, f"{schedule}, c = {int(c)}")
+    named = {"none": "plain tape", "blocks": "checkpoint(fn), blocks of 100"}
+    if schedule in named:
+        return named[schedule]
+    return f"{schedule}, c = {int(c)}" if pd.notna(c) else str(schedule)
 
 
 def summary(out_dir: Path) -> pd.DataFrame:
     """One row per (n, s, schedule, c): runtimes (f, plain tape, schedule), memory, recomputation."""
-    df = load_csv(Path(out_dir) / "checkpointing.csv")
-    machine = analysis.current_machine(out_dir).get("machine_id")
-    if machine and len(df):
-        df = df[df["machine"].astype(str) == machine]
-    df = df[df["status"] == "ok"]
+    df = analysis.current_rows(Path(out_dir), "checkpointing")
+    df = df[df["status"] == "ok"] if len(df) else df
     if df.empty:
         return pd.DataFrame()
     keys = ["n", "ops", "schedule", "snapshots"]
@@ -54,13 +52,32 @@ def summary(out_dir: Path) -> pd.DataFrame:
     return out
 
 
+def series_styles(s: pd.DataFrame) -> dict[tuple[str, float], dict[str, str]]:
+    """One colour and marker per series (schedule, c), the same in both figures."""
+    keys = sorted({(str(a), float(b)) for a, b in zip(s["schedule"], s["snapshots"].fillna(0.0))},
+                  key=lambda k: (ORDER.index(k[0]) if k[0] in ORDER else len(ORDER), k[1]))
+    colors = plt.get_cmap("tab10").colors
+    markers = "osD^v<>ph*"
+    return {k: {"color": colors[i % len(colors)], "marker": markers[i % len(markers)]}
+            for i, k in enumerate(keys)}
+
+
+ORDER = ("none", "blocks", "uniform", "revolve")
+
+
+def _key(schedule: object, c: object) -> tuple[str, float]:
+    return (str(schedule), 0.0 if pd.isna(c) else float(c))
+
+
 def _plots(out_dir: Path, s: pd.DataFrame) -> None:
+    styles = series_styles(s)
     big = s[s["ops"] == s["ops"].max()].dropna(subset=["t_schedule", "tape_bytes"])
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     for _, row in big.iterrows():
-        ax.scatter(row["t_schedule"], row["tape_bytes"], s=40)
+        st = styles[_key(row["schedule"], row["snapshots"])]
+        ax.scatter(row["t_schedule"], row["tape_bytes"], s=40, color=st["color"], marker=st["marker"])
         ax.annotate(_label(row["schedule"], row["snapshots"]), (row["t_schedule"], row["tape_bytes"]),
-                    textcoords="offset points", xytext=(5, 4), fontsize=8)
+                    textcoords="offset points", xytext=(5, 4), fontsize=8, color=st["color"])
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("gradient time (s)")
@@ -73,20 +90,20 @@ def _plots(out_dir: Path, s: pd.DataFrame) -> None:
     fig.savefig(Path(out_dir) / FRONTIER, dpi=110)
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    for (schedule, c), grp in s.groupby(["schedule", "snapshots"]):
+    fig, ax = plt.subplots(figsize=(7.8, 4.4))
+    for (schedule, c), grp in s.groupby(["schedule", "snapshots"], dropna=False):
         grp = grp.sort_values("ops").dropna(subset=["tape_bytes"])
-        if len(grp) >= 2:
-            ax.plot(grp["ops"], grp["tape_bytes"], marker="o", label=_label(schedule, c))
-        elif len(grp) == 1:
-            ax.scatter(grp["ops"], grp["tape_bytes"], label=_label(schedule, c))
+        st = styles[_key(schedule, c)]
+        if len(grp):
+            ax.plot(grp["ops"], grp["tape_bytes"], marker=st["marker"], color=st["color"],
+                    ls="-" if len(grp) >= 2 else "none", label=_label(schedule, c))
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("steps s")
     ax.set_ylabel("peak tape bytes")
     ax.set_title("Peak tape memory against the number of steps")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     fig.tight_layout()
     fig.savefig(Path(out_dir) / MEMORY, dpi=110)
     plt.close(fig)

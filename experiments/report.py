@@ -17,8 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from . import analysis, plots
+from . import analysis, calibration, plots
 from .memory_probe import MALLOC_ENV
+from .suite import overhead_report
 
 REPORT_FILE = "REPORT.md"
 
@@ -78,6 +79,37 @@ def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
+def span(lo: Any, hi: Any, fmt: Any = num) -> str:
+    """``"a to b"``, or the single value when both print the same (never "4.01 to 4.01")."""
+    a, b = fmt(lo), fmt(hi)
+    return a if a == b else f"{a} to {b}"
+
+
+def span_list(values: Iterable[Any], fmt: Any = num) -> str:
+    """The values, comma-separated (one value alone)."""
+    return ", ".join(fmt(v) for v in values)
+
+
+def sizes(n_min: Any, n_max: Any, count: int, name: str = "n") -> str:
+    """``"at n = 10"`` for one size, ``"over n = 10 to 1 000 (3 sizes)"`` for several."""
+    if count <= 1 or size(n_min) == size(n_max):
+        return f"at {name} = {size(n_max)}"
+    return f"over {name} = {size(n_min)} to {size(n_max)} ({count} sizes)"
+
+
+def not_measured(rows: pd.DataFrame) -> str:
+    """The sentence that states what ``rows`` (the rows behind the table beside it) hold that was
+    not measured, counted from those rows only."""
+    bad = analysis.not_ok(rows)
+    if bad.empty:
+        return f"Of the {len(rows)} row(s) behind this table, none was skipped, failed or timed out."
+    counts = bad["status"].value_counts()
+    parts = [f"{int(counts[s])} {word}" for s, word in (("skipped", "skipped"), ("failed", "failed"),
+                                                       ("timeout", "timed out")) if s in counts]
+    return (f"Of the {len(rows)} row(s) behind this table, {len(bad)} were not measured "
+            f"({', '.join(parts)}); each is listed with its reason.")
+
+
 def _figure(out_dir: Path, key: str, caption: str) -> str:
     name = plots.FIGURES[key]
     return f"![{caption}]({name})\n\n*{caption}*\n" if (out_dir / name).exists() else ""
@@ -98,15 +130,49 @@ def _machine(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
             f"{m.get('cpu_logical', '')} / {m.get('cpu_physical', '')}"),
             ("memory", f"{m.get('memory_total_gib', '')} GiB"), ("OS", m.get("os", "")),
             ("Python", f"{m.get('python', '')} ({m.get('python_impl', '')})"),
-            ("numpy", m.get("numpy", "")), ("BLAS", m.get("blas", "")),
-            ("modes", m.get("modes", "")), ("pandas / matplotlib / psutil",
-            f"{m.get('pandas', '')} / {m.get('matplotlib', '')} / {m.get('psutil', '')}")]
+            ("numpy", m.get("numpy", "")), ("BLAS", m.get("blas", ""))]
+    if m.get("blas_threads") or m.get("blas_threads_used"):
+        rows.append(("BLAS threads (setting / in use)",
+                     f"{m.get('blas_threads', 'n/a') or 'n/a'} / {m.get('blas_threads_used', 'n/a') or 'n/a'}"))
+    rows += [("modes", m.get("modes", "")), ("pandas / matplotlib / psutil",
+             f"{m.get('pandas', '')} / {m.get('matplotlib', '')} / {m.get('psutil', '')}")]
     env = [f"`{k[4:]}={v}`" for k, v in m.items() if k.startswith("env_") and v]
     rows.append(("environment", ", ".join(env) or "none of the BLAS/allocator variables set"))
     commits = sorted({c for df in frames.values() for c in _values(df, "code_version")})
-    rows.append(("code version(s) of the rows", ", ".join(f"`{c}`" for c in commits) or "n/a"))
+    rows.append(("code version(s) of the rows used", ", ".join(f"`{c}`" for c in commits) or "n/a"))
+    threads = sorted({c for df in frames.values() for c in _values(df, "blas_threads")})
+    if threads:
+        rows.append(("BLAS threads of the rows used", ", ".join(threads)))
     rows.append(("machine id", f"`{m.get('machine_id', '')}`"))
     return "## Machine\n\n" + table(["", ""], rows) + "\n"
+
+
+def _provenance(splits: dict[str, analysis.Split], since: str | None = None) -> str:
+    """Which rows the tables use and which older ones they leave out, per experiment; with
+    ``since`` (the run's start), how many of the used rows this run measured."""
+    p = analysis.provenance(splits, since)
+    if p.empty:
+        return ""
+    rows = []
+    for _, r in p.iterrows():
+        older = "; ".join(f"{o['rows']} of `{o['version']}` ({span(o['first'], o['last'], str)})"
+                          for o in r["older"]) or "none"
+        fresh = (f"{int(r['rows']) - int(r['reused'])} measured in this run, {int(r['reused'])} "
+                 "reused" if since else "")
+        rows.append((r["experiment"], f"`{r['version']}`" if r["version"] else "not recorded",
+                     int(r["rows"]), *([fresh] if since else []),
+                     span(r["first"], r["last"], str) if r["rows"] else "", older))
+    left = int(p["older_rows"].sum())
+    note = ("Every row on record is of the version its experiment uses." if left == 0 else
+            f"{left} older row(s) were measured by other code versions: they are named here and "
+            "appear in no table, figure or statement below.")
+    return ("## Which rows this report uses\n\n"
+            "Each experiment's tables use its rows of one code version: the version that wrote its "
+            "most recent row (rows of configurations measured by older code are left out, never "
+            "mixed in). " + note + "\n\n"
+            + table(["experiment", "code version used", "rows", *(["this run"] if since else []),
+                     "measured", "older rows left out"], rows)
+            + "\n")
 
 
 def _method(frames: dict[str, pd.DataFrame]) -> str:
@@ -118,11 +184,11 @@ def _method(frames: dict[str, pd.DataFrame]) -> str:
     malloc = ", ".join(f"`{v}`" for v in _values(analysis.ok(mem), "malloc_env")) or \
         ", ".join(f"`{k}={v}`" for k, v in MALLOC_ENV.items())
     mem_reps = ", ".join(_values(analysis.ok(mem), "repeats")) or "n/a"
-    caps = [float(v) for df in frames.values() for v in df["mem_cap"].dropna()] if frames else []
-    cap = f"{nbytes(min(caps))} to {nbytes(max(caps))}" if caps else "n/a"
+    caps = [float(v) for df in frames.values() if len(df) for v in df["mem_cap"].dropna()]
+    cap = span(min(caps), max(caps), nbytes) if caps else "n/a"
     loads = [float(v) for df in frames.values() if "load_avg" in df for v in df["load_avg"].dropna()]
-    load_line = (f"The 1-minute load average at the start of the trials was {num(min(loads), 2)} to "
-                 f"{num(max(loads), 2)} (median {num(float(pd.Series(loads).median()), 2)}; the harness "
+    load_line = (f"The 1-minute load average at the start of the trials was {span(min(loads), max(loads), lambda v: num(v, 2))} "
+                 f"(median {num(float(pd.Series(loads).median()), 2)}; the harness "
                  "itself accounts for about 1): other work on the machine slows trials down and widens "
                  "their IQR.") if loads else ""
     present = [analysis.ok(df) for df in frames.values() if len(df)]
@@ -135,6 +201,8 @@ def _method(frames: dict[str, pd.DataFrame]) -> str:
     status = table(["experiment", "ok", "skipped", "failed", "timeout"],
                    [(e, *(int(counts.loc[e, s]) for s in ("ok", "skipped", "failed", "timeout")))
                     for e in counts.index])
+    used = pd.concat([df for df in frames.values() if len(df)]) if any(len(df) for df in frames.values()) \
+        else pd.DataFrame(columns=["status"])
     st = analysis.selftest(mem)
     self_line = ("The probe's self-test allocates a known "
                  f"{num(st['expected'] / 1e6)} MB in a fresh subprocess and "
@@ -155,7 +223,9 @@ def _method(frames: dict[str, pd.DataFrame]) -> str:
   derivative computation; the peak minus the baseline is recorded (median over the subprocesses),
   beside the tape's exact residual bytes (`Tape.nbytes`) and the theoretical bytes. The allocator is
   pinned in every trial subprocess with {malloc} (glibc would otherwise keep freed temporaries
-  resident and inflate RSS). {self_line}
+  resident and inflate RSS). {self_line} A fitted growth that is within two standard errors of
+  zero, or below one page ({nbytes(analysis.RSS_RESOLUTION)}) over the fitted range, is reported as
+  **flat**.
 * **Safety.** Each trial's memory is estimated beforehand and the trial is skipped (with its reason)
   above a share of the available memory (the cap was {cap}); every trial has a time limit; a failed
   or timed-out trial is a row with its error and the run goes on. Forward mode stops growing n once
@@ -163,10 +233,36 @@ def _method(frames: dict[str, pd.DataFrame]) -> str:
   {load_line}
 * **Checks.** {check_line}
 
-Rows per experiment and status:
+Rows per experiment and status (the rows this report uses). {not_measured(used)}
 
 {status}
 """
+
+
+def _ratio_line(what: str, r: pd.Series) -> str:
+    """The reverse-ratio sentence of one problem: a range over several sizes, a value at one."""
+    if int(r["sizes"]) == 1:
+        return (f"* **{what}** (paired median ratio) at n = {size(r['n_max'])} (one size): "
+                f"{num(r['ratio_max'])}.")
+    big = (f"; maximum over n \u2265 {size(analysis.LARGE_N)}: {num(r['ratio_max_large_n'])}"
+           if math.isfinite(r["ratio_max_large_n"]) else "")
+    vary = (f" Across a {num(r['n_max'] / r['n_min'])}-fold range of n the ratio varies by a factor "
+            f"{num(r['ratio_max'] / r['ratio_min'])}." if r["ratio_max"] != r["ratio_min"] else
+            " The ratio is the same at every size.")
+    return (f"* **{what}** (paired median ratio) {sizes(r['n_min'], r['n_max'], int(r['sizes']))}: "
+            f"{span(r['ratio_min'], r['ratio_max'])}; maximum {num(r['ratio_max'])} at n = "
+            f"{size(r['n_at_max'])}; {num(r['ratio_at_largest_n'])} at the largest n{big}.{vary}")
+
+
+def _slope_text(s: pd.DataFrame, problem: str, method: str) -> str:
+    r = s[(s["problem"] == problem) & (s["method"] == method)]
+    if r.empty or not math.isfinite(r["slope"].iloc[0]):
+        return "n/a"
+    r = r.iloc[0]
+    fit = analysis.Fit(r["slope"], r["intercept"], r["r2"], int(r["points"]), r["x_min"], r["x_max"],
+                       r.get("se", math.nan))
+    value = "flat" if analysis.is_flat(fit) else f"{r['slope']:.2f}"
+    return f"{value} (n = {size(r['x_min'])} to {size(r['x_max'])}, {int(r['points'])} sizes)"
 
 
 def _claim1(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
@@ -178,44 +274,38 @@ def _claim1(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
     fs = analysis.ratio_summary(df, "forward").set_index("problem")
     slopes_big = analysis.time_slopes(df, analysis.LARGE_N)
     slopes_all = analysis.time_slopes(df, 0)
-
-    def slope(problem: str, method: str, big: bool = True) -> str:
-        s = slopes_big if big else slopes_all
-        r = s[(s["problem"] == problem) & (s["method"] == method)]
-        if r.empty or not math.isfinite(r["slope"].iloc[0]):
-            return "n/a"
-        return (f"{r['slope'].iloc[0]:.2f} (n = {size(r['x_min'].iloc[0])} to {size(r['x_max'].iloc[0])}, "
-                f"{int(r['points'].iloc[0])} sizes)")
+    speel = overhead_report.speelpenning(frames["overhead"], df)
 
     parts = ["## Claim 1: the whole gradient costs a small constant multiple of f\n"]
     for problem, g in tab.groupby("problem", sort=False):
         regime = "vectorised numpy" if problem != "speelpenning" else "a scalar loop, one multiply per element"
         lines = [f"### {problem} ({regime})\n"]
         if problem in rs.index:
-            r = rs.loc[problem]
-            lines.append(
-                f"* **Reverse gradient / f** (paired median ratio) over n = {size(r['n_min'])} to "
-                f"{size(r['n_max'])} ({int(r['sizes'])} sizes): from {num(r['ratio_min'])} to "
-                f"{num(r['ratio_max'])}; maximum {num(r['ratio_max'])} at n = {size(r['n_at_max'])}; "
-                f"{num(r['ratio_at_largest_n'])} at the largest n; maximum over n \u2265 "
-                f"{size(analysis.LARGE_N)}: {num(r['ratio_max_large_n'])}. Across a "
-                f"{num(r['n_max'] / r['n_min'])}-fold range of n the ratio varies by a factor "
-                f"{num(r['ratio_max'] / r['ratio_min'])}.")
+            lines.append(_ratio_line("Reverse gradient / f", rs.loc[problem]))
         if problem in fs.index:
             r = fs.loc[problem]
             g_f = analysis.ok(df)
             g_f = g_f[(g_f["problem"] == problem) & (g_f["method"] == "forward")].sort_values("n")
             first, last = g_f["ratio_median"].iloc[0], g_f["ratio_median"].iloc[-1]
-            lines.append(
-                f"* **Forward gradient / f** over n = {size(r['n_min'])} to {size(r['n_max'])} "
-                f"({int(r['sizes'])} sizes, up to the per-call budget): {num(first)} at the smallest n, "
-                f"{num(last)} at the largest (× {num(last / first)} over a {num(r['n_max'] / r['n_min'])}-fold "
-                f"range of n).")
+            if int(r["sizes"]) == 1:
+                lines.append(f"* **Forward gradient / f** at n = {size(r['n_max'])} (one size, up to "
+                             f"the per-call budget): {num(first)}.")
+            else:
+                lines.append(
+                    f"* **Forward gradient / f** {sizes(r['n_min'], r['n_max'], int(r['sizes']))}, up to "
+                    f"the per-call budget: {num(first)} at the smallest n, {num(last)} at the largest "
+                    f"(× {num(last / first)} over a {num(r['n_max'] / r['n_min'])}-fold range of n).")
         lines.append(
             f"* **Log-log slopes of time vs n** (n \u2265 {size(analysis.LARGE_N)}): f "
-            f"{slope(problem, 'f')}; reverse gradient {slope(problem, 'reverse')}; forward gradient "
-            f"{slope(problem, 'forward')}. Over all sizes: f {slope(problem, 'f', False)}, reverse "
-            f"{slope(problem, 'reverse', False)}, forward {slope(problem, 'forward', False)}.")
+            f"{_slope_text(slopes_big, problem, 'f')}; reverse gradient {_slope_text(slopes_big, problem, 'reverse')}; "
+            f"forward gradient {_slope_text(slopes_big, problem, 'forward')}. Over all sizes: f "
+            f"{_slope_text(slopes_all, problem, 'f')}, reverse {_slope_text(slopes_all, problem, 'reverse')}, "
+            f"forward {_slope_text(slopes_all, problem, 'forward')}.")
+        if problem == "speelpenning":
+            lines.append("* " + (overhead_report.speelpenning_sentence(speel, sys.modules[__name__])
+                                 if speel is not None else
+                                 "The per-operation overhead that sets this ratio is measured by the "
+                                 "`overhead` experiment, which has no rows here."))
         rows = []
         for _, r in g.iterrows():
             rows.append((size(r["n"]), seconds(r.get("t_f")), seconds(r.get("t_reverse")),
@@ -229,8 +319,14 @@ def _claim1(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
                          "Time of f, of the reverse gradient and of the forward gradient vs n "
                          "(log-log; slopes fitted for n \u2265 " + size(analysis.LARGE_N) + ")"))
     parts.append(_figure(out_dir, "scalar_gradient_ratio",
-                         "Gradient time / f time vs n; the band marks the cheap-gradient bound"))
+                         "Gradient time / f time vs n; the band marks the cheap-gradient bound"
+                         + ("; the dotted line is the ratio predicted from the per-operation overhead"
+                            if speel is not None else "")))
     return "\n".join(parts)
+
+
+def _per_op(value: float, flat: bool) -> str:
+    return "flat" if flat else num(value)
 
 
 def _claim2(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
@@ -239,15 +335,17 @@ def _claim2(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
         return "## Claim 2: reverse mode pays with memory\n\nNo data.\n"
     lines = ["## Claim 2: reverse mode pays with memory that grows with the number of operations\n",
              "Straight-line fits of bytes against k, the number of tanh steps in the chain "
-             "(slope = bytes per operation):\n"]
+             "(slope = bytes per operation; **flat**: no growth the measurement can resolve):\n"]
     rows = []
     for _, r in fits.iterrows():
-        rows.append((r["problem"], size(r["n"]), r["mode"], int(r["trials"]), size(r["k_max"]),
-                     f"{num(r['peak_bytes_per_op'])} (R² {num(r['peak_r2'], 3)})",
+        rows.append((r["problem"], size(r["n"]), r["mode"], int(r["trials"]),
+                     span(r["k_min"], r["k_max"], size),
+                     "flat" if r["peak_flat"] else f"{num(r['peak_bytes_per_op'])} (R² {num(r['peak_r2'], 3)})",
                      num(r["tape_bytes_per_op"]), num(r["theory_bytes_per_op"]),
                      nbytes(r["peak_at_k_max"]), nbytes(r["tape_at_k_max"])))
-    lines.append(table(["problem", "n", "mode", "trials", "k max", "peak RSS bytes/op",
+    lines.append(table(["problem", "n", "mode", "trials", "k", "peak RSS bytes/op",
                         "tape bytes/op", "theory bytes/op", "peak at k max", "tape at k max"], rows))
+    chain = overhead_report.scalar_chain(frames["overhead"], frames["memory"])
     for (problem, n), g in fits.groupby(["problem", "n"], sort=False):
         rev = g[g["mode"] == "reverse"]
         fwd = g[g["mode"] == "forward"]
@@ -255,24 +353,49 @@ def _claim2(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
             continue
         rv, fw = rev.iloc[0], fwd.iloc[0]
         what = f"n = {size(n)}" if problem == "vector_chain" else "a Python float"
-        ratio = rv["peak_bytes_per_op"] / rv["theory_bytes_per_op"] if rv["theory_bytes_per_op"] else math.nan
+        if rv["peak_flat"]:
+            reverse = f"reverse mode's peak RSS is flat in k ({span(rv['peak_min'], rv['peak_max'], nbytes)})"
+        else:
+            ratio = rv["peak_bytes_per_op"] / rv["theory_bytes_per_op"] if rv["theory_bytes_per_op"] else math.nan
+            reverse = (f"reverse mode holds {num(rv['peak_bytes_per_op'])} bytes of peak RSS per operation "
+                       f"({num(ratio)} × the theoretical {num(rv['theory_bytes_per_op'])}; the tape itself "
+                       f"reports {num(rv['tape_bytes_per_op'])})")
+        forward = ("forward mode's peak is flat in k" if fw["peak_flat"] else
+                   f"forward mode {num(fw['peak_bytes_per_op'])} bytes per operation")
         lines.append(
-            f"\n* **{problem}** ({what}): reverse mode holds {num(rv['peak_bytes_per_op'])} bytes of peak "
-            f"RSS per operation ({num(ratio)} × the theoretical {num(rv['theory_bytes_per_op'])}; the tape "
-            f"itself reports {num(rv['tape_bytes_per_op'])}); forward mode "
-            f"{num(fw['peak_bytes_per_op'])} bytes per operation, its peak staying between "
-            f"{nbytes(fw['peak_min'])} and {nbytes(fw['peak_max'])} up to k = {size(fw['k_max'])}, where "
-            f"reverse mode peaks at {nbytes(rv['peak_at_k_max'])} "
+            f"\n* **{problem}** ({what}): {reverse}; {forward}, its peak "
+            f"{'staying at' if nbytes(fw['peak_min']) == nbytes(fw['peak_max']) else 'between'} "
+            f"{span(fw['peak_min'], fw['peak_max'], nbytes).replace(' to ', ' and ')} up to k = {size(fw['k_max'])}, "
+            f"where reverse mode peaks at {nbytes(rv['peak_at_k_max'])} "
             f"({num(rv['peak_at_k_max'] / max(fw['peak_at_k_max'], 1.0))} × forward).")
+        if problem == "scalar_chain":
+            lines.append("* " + (overhead_report.scalar_chain_sentence(chain, sys.modules[__name__])
+                                 if chain is not None else
+                                 "The bytes of one tape node that set this figure are measured by "
+                                 "the `overhead` experiment, which has no rows here."))
     lines.append("\n" + _figure(out_dir, "memory", "Peak RSS above baseline, tape bytes and theory vs "
                                                    "the number of operations k (log-log)"))
     return "\n".join(lines)
 
 
+def _crossover_record(out_dir: Path, df: pd.DataFrame) -> dict[str, Any] | None:
+    """The calibration of this report's Jacobian rows: the file ``write_calibration`` wrote if it
+    describes exactly these rows, else computed now (the same function)."""
+    rec = analysis.read_calibration(out_dir)
+    d = analysis.ok(df)
+    if rec is not None and len(d):
+        stamps = d["timestamp"].dropna().astype(str)
+        versions = ", ".join(sorted({str(v) for v in df["code_version"].dropna()}))
+        if (rec.get("code_version") == versions and len(stamps)
+                and (rec.get("measured") or [None, None])[1] == stamps.max()):
+            return rec
+    return analysis.crossover_calibration(out_dir)
+
+
 def _jacobian(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
     df = frames["jacobian_crossover"]
-    cal = analysis.calibrate(df)
-    if cal is None:
+    rec = _crossover_record(out_dir, df) if len(analysis.ok(df)) else None
+    if rec is None:
         return "## Jacobian crossover\n\nNo data.\n"
     lines = ["## The Jacobian crossover between the modes\n",
              "A full Jacobian of f: R^n -> R^m costs about n forward directions or m reverse sweeps, so "
@@ -287,47 +410,62 @@ def _jacobian(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
             desc = ", ".join(f"m = {int(r['m'])}: n* ≈ {num(r['n_star'], 2)}" for _, r in cross.iterrows())
             other = ", ".join(f"m = {int(r['m'])}: {r['kind']}" for _, r in cp[cp["kind"] != "crossing"].iterrows())
             gm = (2 ** pd.Series([math.log2(v) for v in cross["n_star_over_m"]]).mean()) if len(cross) else math.nan
+            mean = f"; geometric mean n*/m = {num(gm)}" if len(cross) > 1 else ""
             lines.append(f"* **{problem}, {fwd} vs {rev}**: forward is faster below n* ({desc or 'no crossing'}"
-                         f"{'; ' + other if other else ''}); geometric mean n*/m = {num(gm)}.")
-    mistakes = analysis.auto_mistakes(df, cal.current_weight)
+                         f"{'; ' + other if other else ''}){mean}.")
+    s = calibration.sentences(rec)
+    pct = f"{rec['level']:.0%}"
     lines.append(
-        f"\n**Calibration of `jacobian(mode=\"auto\")`.** `choose_mode` picks forward iff "
-        f"n \u2264 w·m + n0. Against the measured faster of `forward_chunked` and `reverse_batched` over "
-        f"{cal.cells} cells (both problems), the library's current rule, w = {num(cal.current_weight)} "
-        f"and n0 = {num(analysis.current_offset())}, picks the faster mode in "
-        f"{cal.current_right} of {cal.cells} cells, a geometric-mean slowdown of "
-        f"{num(cal.current_mean_slowdown, 4)} × over always picking the faster. With n0 = 0 the best weight is "
-        f"**REVERSE_WEIGHT = {num(cal.best_weight)}** (every w with {num(cal.interval_lo)} \u2264 w < "
-        f"{num(cal.interval_hi)} makes the same choices on this grid): right in {cal.best_right} of "
-        f"{cal.cells} cells, slowdown {num(cal.best_mean_slowdown, 4)} ×. The measured crossings give "
-        f"n*/m ≈ {num(cal.crossover_n_over_m)} (geometric mean), against 1 for the n = m line. The "
-        f"fitted weight is written to `{analysis.CALIBRATION_FILE}` for `modes/cost_model.py`.")
-    aff = analysis.calibrate_affine(df)
-    if aff is not None:
-        lines.append(
-            f"\nA two-parameter rule, forward iff n \u2264 w·m + n0, fits best with w = {num(aff.weight)} "
-            f"and n0 = {num(aff.offset)}: right in {aff.right} of {aff.cells} cells, slowdown "
-            f"{num(aff.mean_slowdown, 4)} × (also in `{analysis.CALIBRATION_FILE}`)."
-            + (" With n0 > 0 the measured boundary does not pass through the origin: below about n0 "
-               "inputs one chunked forward pass beats a recording plus a sweep whatever m is."
-               if aff.offset > 0 else ""))
-    one = analysis.calibrate(df, "one_at_a_time", cal.current_weight)
+        f"\n**This run's calibration of `jacobian(mode=\"auto\")`** (`{analysis.CALIBRATION_FILE}`, by "
+        f"`experiments/calibration.py`: a bootstrap over trials and rounds, {rec['resamples']} "
+        f"resamples). Data: {s['data'].replace('``', '`')}. The library's rule {s['rule']}; "
+        f"{s['verdict']}; {s['boundary']}; the measured crossings give n*/m ≈ "
+        f"{num(rec['crossing_n_over_m'])} ({calibration.interval_text(rec['crossing_interval'], num, pct)}), against 1 for "
+        f"the n = m line. The {s['criterion']}.")
+    lines.append("\n" + _library_statement(out_dir, rec))
+    mistakes = analysis.auto_mistakes(df, rec["library"]["REVERSE_WEIGHT"])
+    one = analysis.calibrate(df, "one_at_a_time", rec["library"]["REVERSE_WEIGHT"])
     if one is not None:
         lines.append(
-            f"\nWith one direction or one row per pass (`forward_1` vs `reverse_1`) the best weight "
-            f"would be {num(one.best_weight)} ({num(one.interval_lo)} \u2264 w < {num(one.interval_hi)}; "
-            f"n*/m ≈ {num(one.crossover_n_over_m)}): the batched weight differs from it by what "
-            "chunking saves forward mode against what batching saves reverse mode.")
+            f"\nWith one direction or one row per pass (`forward_1` vs `reverse_1`) the best rule "
+            f"through the origin would be n \u2264 {num(one.best_weight)} m (any w with "
+            f"{num(one.interval_lo)} \u2264 w < {num(one.interval_hi)} makes the same choices): chunking "
+            "and batching, not the sweep count alone, move the batched boundary.")
     if len(mistakes):
         rows = [(r["problem"], size(r["n"]), size(r["m"]), r["choice"], seconds(r["t_fwd"]),
                  seconds(r["t_rev"]), num(r["slowdown"])) for _, r in mistakes.head(12).iterrows()]
-        lines.append(f"\nCells where the current weight w = {num(cal.current_weight)} picks the slower mode "
-                     f"(largest slowdowns first, at most 12):\n\n"
+        shown = f"all {len(mistakes)}" if len(mistakes) <= 12 else f"12 of {len(mistakes)}"
+        lines.append(f"\nCells where the library's rule picks the slower mode in this run (largest "
+                     f"slowdowns first; {shown}):\n\n"
                      + table(["problem", "n", "m", "auto picks", "forward", "reverse", "slowdown"], rows))
     lines.append("\n" + _figure(out_dir, "jacobian_heatmap",
-                                "log2(t_forward / t_reverse) over (n, m); solid: n = m, dashed: the "
-                                "fitted boundary n = w m"))
+                                "log2(t_forward / t_reverse) over (n, m); solid: n = m; dashed: the "
+                                "library's rule (modes/cost_model.py); hatched: not measured"))
     return "\n".join(lines)
+
+
+def _library_statement(out_dir: Path, run: dict[str, Any] | None) -> str:
+    """What ``modes/cost_model.py`` states about its constants, from the same record it is
+    generated from, and whether the record still matches the module."""
+    from modes import cost_model
+
+    held = calibration.load_record()
+    w, n0 = cost_model.REVERSE_WEIGHT, cost_model.FORWARD_OFFSET
+    if held is None:
+        return (f"**The constants in `modes/cost_model.py`** (n \u2264 {num(w)} m + {num(n0)}) have no "
+                f"calibration record (`{calibration.RECORD_NAME}`).")
+    s = calibration.sentences(held)
+    lib = held["library"]
+    stale = "" if (lib["REVERSE_WEIGHT"], lib["FORWARD_OFFSET"]) == (w, n0) else (
+        f" **The module's constants (n \u2264 {num(w)} m + {num(n0)}) differ from that record.**")
+    adopt = ""
+    if run is not None:
+        adopt = (" This run's fit meets the criterion: `python -m experiments.calibration adopt "
+                 f"{out_dir}` would change the constants." if run["adopt"] else
+                 " This run's fit does not meet the criterion for changing them.")
+    return (f"**The constants in `modes/cost_model.py`** come from `{calibration.RECORD_NAME}` (its "
+            f"docstring is generated from the same record): {s['data'].replace('``', '`')}; there the rule "
+            f"{s['rule']}; {s['verdict']}.{stale}{adopt}")
 
 
 def _gradient_cost(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
@@ -343,28 +481,31 @@ def _gradient_cost(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
             cells.append(f"{num(r['ratio_median'].iloc[0])} ± {num(r['ratio_iqr'].iloc[0], 2)}" if len(r) else "")
         rows.append((func, g["note"].iloc[0], *cells))
     lines = ["## Gradient cost over a suite of functions\n",
-             "Paired median time(gradient) / time(f) (± IQR):\n",
+             "Paired median time(gradient) / time(f) (± IQR; an empty cell was not measured, see "
+             "the skipped trials):\n",
              table(["function", "regime", *(f"{m} n={size(n)}" for m, n in cols)], rows)]
     rev = t[(t["method"] == "reverse") & (t["note"] == "vectorised")]
     if len(rev):
         top = rev[rev["n"] == rev["n"].max()]
         inside = int((top["ratio_median"] <= plots.BOUND[1]).sum())
+        same = num(top["ratio_median"].min()) == num(top["ratio_median"].max())
+        ratio = (f"ratio {num(top['ratio_median'].iloc[0])}" if same else
+                 f"ratio {span(top['ratio_median'].min(), top['ratio_median'].max())} (median "
+                 f"{num(top['ratio_median'].median())})")
         lines.append(
-            f"\n* Vectorised functions, reverse mode at the largest n = {size(top['n'].iloc[0])}: ratio "
-            f"from {num(top['ratio_median'].min())} to {num(top['ratio_median'].max())} (median "
-            f"{num(top['ratio_median'].median())}); {inside} of {len(top)} functions within the bound "
-            f"of {num(plots.BOUND[1])}.")
+            f"\n* Vectorised functions, reverse mode at the largest n = {size(top['n'].iloc[0])}: {ratio}; "
+            f"{inside} of {len(top)} function(s) within the bound of {num(plots.BOUND[1])}.")
         small = rev[rev["n"] == rev["n"].min()]
         if small["n"].iloc[0] != top["n"].iloc[0]:
             lines.append(
-                f"* At n = {size(small['n'].iloc[0])} the same ratios are {num(small['ratio_median'].min())} to "
-                f"{num(small['ratio_median'].max())}: at small sizes a fixed interpretive cost per "
-                "operation, not the arithmetic, sets the ratio.")
+                f"* At n = {size(small['n'].iloc[0])} the same ratios are "
+                f"{span(small['ratio_median'].min(), small['ratio_median'].max())}: at small sizes a fixed "
+                "interpretive cost per operation, not the arithmetic, sets the ratio.")
     fwd = t[(t["method"] == "forward") & (t["note"] == "vectorised")]
     if len(fwd):
         for n, g in fwd.groupby("n"):
-            lines.append(f"* Forward mode at n = {size(n)}: ratio {num(g['ratio_median'].min())} to "
-                         f"{num(g['ratio_median'].max())} ({len(g)} functions).")
+            lines.append(f"* Forward mode at n = {size(n)}: ratio "
+                         f"{span(g['ratio_median'].min(), g['ratio_median'].max())} ({len(g)} function(s)).")
     loop = t[t["note"] == "scalar loop"]
     for (method, n), g in loop.groupby(["method", "n"]):
         lines.append(f"* Scalar loop ({g['problem'].iloc[0]}), {method} at n = {size(n)}: ratio "
@@ -375,7 +516,7 @@ def _gradient_cost(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
     return "\n".join(lines)
 
 
-def _summary(frames: dict[str, pd.DataFrame]) -> str:
+def _summary(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
     """The headline figures, one line per claim (details in the sections below)."""
     lines = []
     sg = frames["scalar_gradient"]
@@ -383,34 +524,48 @@ def _summary(frames: dict[str, pd.DataFrame]) -> str:
     slopes = analysis.time_slopes(sg, analysis.LARGE_N) if len(sg) else pd.DataFrame()
     for problem in rs.index:
         r = rs.loc[problem]
-        fw = slopes[(slopes["problem"] == problem) & (slopes["method"] == "forward")]["slope"]
-        rv = slopes[(slopes["problem"] == problem) & (slopes["method"] == "reverse")]["slope"]
-        lines.append(f"* **{problem}**: reverse gradient / f = {num(r['ratio_min'])} to {num(r['ratio_max'])} "
-                     f"over n = {size(r['n_min'])} to {size(r['n_max'])} (max {num(r['ratio_max'])} at "
-                     f"n = {size(r['n_at_max'])}, {num(r['ratio_at_largest_n'])} at the largest n); time slope "
-                     f"in n for n \u2265 {size(analysis.LARGE_N)}: reverse {num(rv.iloc[0] if len(rv) else math.nan)}, "
-                     f"forward {num(fw.iloc[0] if len(fw) else math.nan)}.")
+        slope = (f"; time slope in n for n \u2265 {size(analysis.LARGE_N)}: reverse "
+                 f"{_slope_text(slopes, problem, 'reverse').split(' (')[0]}, forward "
+                 f"{_slope_text(slopes, problem, 'forward').split(' (')[0]}")
+        if int(r["sizes"]) == 1:
+            lines.append(f"* **{problem}**: reverse gradient / f = {num(r['ratio_max'])} at n = "
+                         f"{size(r['n_max'])} (one size){slope}.")
+        else:
+            lines.append(f"* **{problem}**: reverse gradient / f = {span(r['ratio_min'], r['ratio_max'])} "
+                         f"{sizes(r['n_min'], r['n_max'], int(r['sizes']))} (max {num(r['ratio_max'])} at "
+                         f"n = {size(r['n_at_max'])}, {num(r['ratio_at_largest_n'])} at the largest n){slope}.")
+    speel = overhead_report.speelpenning(frames["overhead"], sg)
+    if speel is not None and "measured" in speel:
+        lines.append(f"* **Per-operation overhead** (Speelpenning): predicted reverse/f "
+                     f"{num(speel['predicted'])} from one taped indexing and multiply per element, measured "
+                     f"{num(speel['measured'])} at n = {size(speel['measured_n'])}.")
     fits = analysis.memory_fits(frames["memory"])
     for (problem, n), g in (fits.groupby(["problem", "n"], sort=False) if len(fits) else []):
         by = g.set_index("mode")
         if {"reverse", "forward"} <= set(by.index):
+            rv, fw = by.loc["reverse"], by.loc["forward"]
             lines.append(f"* **Memory, {problem}** ({'n = ' + size(n) if problem == 'vector_chain' else 'float'}): "
-                         f"reverse {num(by.loc['reverse', 'peak_bytes_per_op'])} bytes of peak RSS per operation "
-                         f"(theory {num(by.loc['reverse', 'theory_bytes_per_op'])}), forward "
-                         f"{num(by.loc['forward', 'peak_bytes_per_op'])}.")
-    cal = analysis.calibrate(frames["jacobian_crossover"])
-    if cal is not None:
-        lines.append(f"* **Jacobian crossover**: measured n*/m \u2248 {num(cal.crossover_n_over_m)} (n = m line: 1); "
-                     f"`jacobian(mode=\"auto\")`'s rule (forward iff n \u2264 {num(cal.current_weight)}·m + "
-                     f"{num(analysis.current_offset())}) picks the faster mode in {cal.current_right} of "
-                     f"{cal.cells} cells; the best rule through the origin (w = {num(cal.best_weight)}) in "
-                     f"{cal.best_right}.")
+                         f"reverse {_per_op(rv['peak_bytes_per_op'], rv['peak_flat'])} bytes of peak RSS per "
+                         f"operation (theory {num(rv['theory_bytes_per_op'])}), forward "
+                         f"{_per_op(fw['peak_bytes_per_op'], fw['peak_flat'])}"
+                         f"{'' if fw['peak_flat'] else ' bytes per operation'}.")
+    df = frames["jacobian_crossover"]
+    rec = _crossover_record(out_dir, df) if len(analysis.ok(df)) else None
+    if rec is not None:
+        lib, pct = rec["library"], f"{rec['level']:.0%}"
+        lines.append(f"* **Jacobian crossover**: `jacobian(mode=\"auto\")`'s rule (forward iff n \u2264 "
+                     f"{num(lib['REVERSE_WEIGHT'])}·m + {num(lib['FORWARD_OFFSET'])}) picks the faster mode "
+                     f"in {lib['right']} of {rec['cells']} cells of this run (bootstrap: "
+                     f"{calibration.interval_text(lib['right_interval'], calibration.count, pct)}); measured n*/m \u2248 "
+                     f"{num(rec['crossing_n_over_m'])} ({calibration.interval_text(rec['crossing_interval'], num, pct)}); the best "
+                     f"fit {'meets' if rec['adopt'] else 'does not meet'} the criterion for changing the "
+                     "constants.")
     t = analysis.gradient_cost_table(frames["gradient_cost"])
     rev = t[(t["method"] == "reverse") & (t["note"] == "vectorised")] if len(t) else t
     if len(rev):
         top = rev[rev["n"] == rev["n"].max()]
-        lines.append(f"* **Gradient cost suite** ({len(top)} vectorised functions, n = {size(top['n'].iloc[0])}): "
-                     f"reverse gradient / f = {num(top['ratio_median'].min())} to {num(top['ratio_median'].max())}.")
+        lines.append(f"* **Gradient cost suite** ({len(top)} vectorised function(s), n = {size(top['n'].iloc[0])}): "
+                     f"reverse gradient / f = {span(top['ratio_median'].min(), top['ratio_median'].max())}.")
     return "## Summary\n\n" + ("\n".join(lines) if lines else "No data yet.") + "\n"
 
 
@@ -432,31 +587,43 @@ def _problems(frames: dict[str, pd.DataFrame]) -> str:
     for name, df in frames.items():
         if df.empty:
             continue
-        bad = df[df["status"] != "ok"]
+        bad = analysis.not_ok(df)
         for _, r in bad.iterrows():
             where = ", ".join(f"{c}={size(r[c])}" for c in ("n", "m", "k") if pd.notna(r[c]))
             rows.append((name, r["problem"], r["method"], where, r["status"], str(r["error"])[:160]))
+    used = [df for df in frames.values() if len(df)]
+    sentence = not_measured(pd.concat(used) if used else pd.DataFrame(columns=["status"]))
     if not rows:
-        return "## Skipped and failed trials\n\nNone.\n"
+        return "## Skipped and failed trials\n\n" + sentence + "\n"
     shown = rows[:60]
     more = f"\n\n({len(rows) - len(shown)} more not shown.)" if len(rows) > len(shown) else ""
-    return ("## Skipped and failed trials\n\n"
+    return ("## Skipped and failed trials\n\n" + sentence + "\n\n"
             + table(["experiment", "problem", "method", "size", "status", "reason"], shown) + more + "\n")
 
 
-def _library_speed(out_dir: Path) -> str:
-    """The library's headline speed figures (``experiments/library_speed.py``), if measured."""
+def _library_speed(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
+    """The library's headline speed figures (``experiments/library_speed.py``), if measured.
+
+    That table records no code version: it is dated by its file and said to be apart from the rows.
+    """
     md = out_dir / "library_speed.md"
     if not md.exists():
         return ""
+    written = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(md.stat().st_mtime))
+    stamps = [str(v) for df in frames.values() if len(df) for v in df["timestamp"].dropna()]
+    when = ""
+    if stamps and written < min(stamps):
+        when = " It was written before every row this report uses, so it may describe older code."
     return ("## Library speed\n\n"
-            "Measured by `experiments/library_speed.py` (f and its derivatives timed interleaved in one "
-            "process; median and interquartile range over the repeats):\n\n" + md.read_text())
+            "Measured separately by `experiments/library_speed.py` (f and its derivatives timed "
+            "interleaved in one process; median and interquartile range over the repeats). Its table "
+            f"records no code version; the file was written {written}.{when} Its figures are not "
+            "compared with the tables above.\n\n" + md.read_text())
 
 
 # Sections that experiments contribute themselves: module path -> its ``section(out_dir) -> str``.
-EXTRA_SECTIONS = ("experiments.suite.checkpointing_report", "experiments.suite.benchmarks_report",
-                  "experiments.suite.peers_report")
+EXTRA_SECTIONS = ("experiments.suite.overhead_report", "experiments.suite.checkpointing_report",
+                  "experiments.suite.benchmarks_report", "experiments.suite.peers_report")
 
 
 def _extra_sections(out_dir: Path) -> list[str]:
@@ -474,28 +641,31 @@ def _extra_sections(out_dir: Path) -> list[str]:
     return out
 
 
-def build(out_dir: Path) -> str:
-    """The report's markdown for the tables in ``out_dir``."""
+def build(out_dir: Path, since: str | None = None) -> str:
+    """The report's markdown for the tables in ``out_dir``; ``since``: the run's start (format of
+    the ``timestamp`` column), to say which rows it measured and which it reused."""
     out_dir = Path(out_dir)
-    frames = analysis.load(out_dir)
-    stamps = [str(v) for df in frames.values() for v in df["timestamp"].dropna()]
-    span = f"{min(stamps)} to {max(stamps)}" if stamps else "n/a"
+    splits = analysis.load_split(out_dir)
+    frames = {name: sp.current for name, sp in splits.items()}
+    stamps = [str(v) for df in frames.values() if len(df) for v in df["timestamp"].dropna()]
+    when = f"trials measured {span(min(stamps), max(stamps), str)}" if stamps else "no trials"
     head = (f"# Forward vs reverse mode: measurements\n\n"
             f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} from the CSV tables in this directory "
-            f"(trials measured {span}). Rerun with `python experiments/run_all.py` (quick) or "
+            f"({when}). Rerun with `python experiments/run_all.py` (quick) or "
             f"`--full`; `python -m experiments.report` rebuilds this file from the tables alone. "
-            "Every number below is computed from the tables.\n")
-    sections = [head, _summary(frames), _machine(out_dir, frames), _method(frames), _claim1(out_dir, frames),
-                _claim2(out_dir, frames), _jacobian(out_dir, frames), _gradient_cost(out_dir, frames),
-                _seed(out_dir, frames), *_extra_sections(out_dir), _library_speed(out_dir),
-                _problems(frames)]
+            "Every number below is computed from the tables, each experiment's from the rows of one "
+            "code version (see \"Which rows this report uses\").\n")
+    sections = [head, _summary(out_dir, frames), _machine(out_dir, frames), _provenance(splits, since),
+                _method(frames), _claim1(out_dir, frames), _claim2(out_dir, frames),
+                _jacobian(out_dir, frames), _gradient_cost(out_dir, frames), _seed(out_dir, frames),
+                *_extra_sections(out_dir), _library_speed(out_dir, frames), _problems(frames)]
     return "\n".join(s for s in sections if s).rstrip() + "\n"
 
 
-def write(out_dir: Path) -> Path:
+def write(out_dir: Path, since: str | None = None) -> Path:
     """Write ``<out_dir>/REPORT.md`` (see ``build``)."""
     path = Path(out_dir) / REPORT_FILE
-    path.write_text(build(out_dir))
+    path.write_text(build(out_dir, since))
     return path
 
 

@@ -17,8 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from ..report import num, seconds, table  # noqa: E402
-from ..store import load_csv  # noqa: E402
+from ..report import num, seconds, span, table  # noqa: E402
 
 CSV = "benchmarks.csv"
 FIGURE = "benchmarks.png"
@@ -39,8 +38,10 @@ SMART = {"forward-chunked": "tab:red", "reverse-batched": "tab:purple", "forward
 
 
 def load(out_dir: Path) -> pd.DataFrame:
-    df = load_csv(Path(out_dir) / CSV)
-    return df
+    """``benchmarks.csv`` as the report uses it (this machine, current code version)."""
+    from .. import analysis
+
+    return analysis.current_rows(Path(out_dir), "benchmarks")
 
 
 def _timed(df: pd.DataFrame) -> pd.DataFrame:
@@ -64,8 +65,11 @@ def ratiotable(df: pd.DataFrame) -> str:
     skipped = df[df["status"].isin(["skipped", "failed", "timeout"])]
     text = table(["problem", "size", "method", "mode", "f", "derivative", "ratio (IQR)",
                    "diff. to reverse"], rows)
+    from ..report import not_measured
+
+    text += "\n\n" + not_measured(df)
     if len(skipped):
-        text += "\n\nNot measured: " + "; ".join(
+        text += " Not measured: " + "; ".join(
             f"{r.problem} {r.method} ({r.status}: {str(r.error)[:90]})" for r in skipped.itertuples())
     return text
 
@@ -83,8 +87,10 @@ def figures(df: pd.DataFrame) -> list[str]:
     if len(g):
         worst = g.loc[g["ratio_median"].idxmax()]
         verdict = "meets" if worst["ratio_median"] <= GMM_TARGET else "misses"
-        out.append(f"- **GMM gradient, reverse mode**: ratio gradient/objective {num(g['ratio_median'].min())}"
-                   f" to {num(worst['ratio_median'])} over {len(g)} size(s) (worst at {worst['note']}); "
+        where = (f"at one size ({worst['note']})" if len(g) == 1 else
+                 f"over {len(g)} sizes (worst at {worst['note']})")
+        out.append(f"- **GMM gradient, reverse mode**: ratio gradient/objective "
+                   f"{span(g['ratio_median'].min(), worst['ratio_median'])} {where}; "
                    f"{verdict} the target ≤ {GMM_TARGET:g}.")
     for problem in ("ht-simple", "ht-complicated"):
         h = d[d["problem"] == problem]

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..store import load_csv
 
 NAME = "peers"
 FIGURES = {"talk": "peers_talk.png", "rosenbrock": "peers_rosenbrock_ratio.png",
@@ -32,18 +31,33 @@ MEM_FLOOR = 4096.0
 
 # ---- the table ---------------------------------------------------------------------------------------------
 def load(out_dir: Path) -> pd.DataFrame:
-    """``peers.csv`` restricted to the current machine, with ``tool`` and ``what`` split from ``method``."""
+    """``peers.csv`` as the report uses it (this machine, current code version: ``analysis.Split``),
+    with ``tool`` and ``what`` split from ``method``."""
     from .. import analysis
 
-    df = load_csv(Path(out_dir) / f"{NAME}.csv")
-    mid = analysis.current_machine(Path(out_dir)).get("machine_id")
-    if mid and len(df):
-        df = df[df["machine"].astype(str) == mid]
-    df = df.reset_index(drop=True).copy()
+    df = analysis.current_rows(Path(out_dir), NAME).copy()
     method = df["method"].astype(str)
     df["tool"] = [m.split(":")[0] if ":" in m else m for m in method]
     df["what"] = [m.split(":", 1)[1] if ":" in m else "" for m in method]
     return df
+
+
+def measured_tools(df: pd.DataFrame) -> list[str]:
+    """Tools whose ``versions`` row is ok in ``df``: installed and checked in the run of these rows
+    (modes always counts; without any ``versions`` row, every tool with rows). Only their rows
+    appear in the tables."""
+    v = df[df["problem"] == "versions"] if len(df) else df
+    if v.empty:  # no versions rows: nothing says which tools ran; every tool with rows counts
+        return _order(set(df["tool"]) - {"f"} | {"modes"}) if len(df) else ["modes"]
+    return _order(set(v[v["status"] == "ok"]["method"]) | {"modes"})
+
+
+def for_tables(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``df`` the tables show: those of ``measured_tools`` (and plain numpy f)."""
+    if df.empty:
+        return df
+    keep = set(measured_tools(df)) | {"f"}
+    return df[df["tool"].isin(keep) | (df["problem"] == "versions")]
 
 
 def _ok(df: pd.DataFrame) -> pd.DataFrame:
@@ -108,17 +122,18 @@ def memory_rows(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def memory_slopes(mem: pd.DataFrame) -> pd.DataFrame:
-    """Per method: peak-RSS bytes per operation (least-squares slope in k, rounded to whole bytes:
-    fit noise below that is 0), the peak and the residual bytes the tool reports at the largest k."""
+    """Per method: peak-RSS bytes per operation (least-squares slope in k; ``flat`` when it is within
+    noise of zero: ``analysis.is_flat``), the peak and the residual bytes the tool reports at the
+    largest k."""
+    from .. import analysis
+
     rows = []
     for method, g in mem.groupby("method", sort=False):
-        k = g["k"].astype(float).to_numpy()
-        y = g["peak_rss_delta"].astype(float).to_numpy()
-        slope = float(np.polyfit(k, y, 1)[0]) if len(g) >= 2 and np.ptp(k) > 0 else math.nan
+        fit = analysis.linear_fit(g["k"].astype(float), g["peak_rss_delta"].astype(float))
         big = g.loc[g["k"].idxmax()]
         rows.append({"method": method, "tool": g["tool"].iloc[0], "what": g["what"].iloc[0],
                      "n": int(g["n"].iloc[0]), "points": len(g), "k_min": int(g["k"].min()),
-                     "bytes_per_op": float(round(slope)) + 0.0 if math.isfinite(slope) else slope,
+                     "bytes_per_op": fit.slope, "flat": analysis.is_flat(fit, analysis.RSS_RESOLUTION),
                      "k_max": int(big["k"]), "peak_at_k_max": float(big["peak_rss_delta"]),
                      "residuals_at_k_max": float(big["tape_bytes"]) if pd.notna(big["tape_bytes"])
                      else math.nan})
@@ -250,6 +265,11 @@ def _versions(df: pd.DataFrame, fmt: Any) -> str:
     return fmt.table(["tool", "version; how it runs", "interface check vs modes", "status"], rows) + "\n"
 
 
+def _quartiles(r: pd.Series, fmt: Any) -> str:
+    q = fmt.span(r["t_q1"], r["t_q3"], fmt.seconds)
+    return f"quartiles {q}" if " to " in q else "quartiles equal"
+
+
 def _talk(out_dir: Path, df: pd.DataFrame, fmt: Any) -> str:
     t = talk_times(df)
     head = "### The talk's example: V = x*y + (x+y)*z on Python floats\n"
@@ -257,7 +277,7 @@ def _talk(out_dir: Path, df: pd.DataFrame, fmt: Any) -> str:
         return head + "\nNo data.\n"
     plot_talk(t, out_dir / FIGURES["talk"])
     rows = [(_label(r["tool"]), r["what"],
-             f"{fmt.seconds(r['t_median'])} ({fmt.seconds(r['t_q1'])} to {fmt.seconds(r['t_q3'])})",
+             f"{fmt.seconds(r['t_median'])} ({_quartiles(r, fmt)})",
              fmt.num(r["vs_modes"])) for _, r in t.iterrows()]
     intro = ("One gradient (all three partials) per call, every tool timed interleaved in one "
              "process; inputs are Python floats, outputs each tool's own type.\n")
@@ -370,8 +390,10 @@ def _jacobians(df: pd.DataFrame, fmt: Any) -> str:
         geo = float(np.exp(np.mean(np.log(ratio))))
         wins = int((ratio > 1).sum())
         lines.append(f"* {_label(tool)}: its faster mode takes {fmt.num(geo)}× modes' faster mode "
-                     f"(geometric mean over {len(common)} cells, range {fmt.num(ratio.min())} to "
-                     f"{fmt.num(ratio.max())}); modes is faster in {wins} of {len(common)} cells.")
+                     + (f"(one cell)" if len(common) == 1 else
+                        f"(geometric mean over {len(common)} cells, range "
+                        f"{fmt.span(ratio.min(), ratio.max())})")
+                     + f"; modes is faster in {wins} of {len(common)} cell(s).")
     return "\n".join(lines) + "\n"
 
 
@@ -390,7 +412,8 @@ def _memory(out_dir: Path, df: pd.DataFrame, fmt: Any) -> str:
         g = mem[mem["method"] == f["method"]].set_index("k")["peak_rss_delta"]
         label = _label(f["tool"]) + (" (graph build included)" if f["what"].endswith("+build") else "")
         rows.append((label, *(fmt.nbytes(g[k]) if k in g.index else "–" for k in ks),
-                     fmt.num(f["bytes_per_op"]), fmt.num(f["bytes_per_op"] / (8.0 * n)),
+                     "flat" if f["flat"] else fmt.num(f["bytes_per_op"]),
+                     "flat" if f["flat"] else fmt.num(f["bytes_per_op"] / (8.0 * n)),
                      fmt.nbytes(f["residuals_at_k_max"]) if math.isfinite(f["residuals_at_k_max"]) else ""))
     intro = (f"Peak RSS above baseline of one reverse gradient of sum(tanh^k(x)) on n = {fmt.size(n)}, "
              "each in a fresh subprocess. The baseline is read after set-up and one warm-up call, so "
@@ -403,7 +426,7 @@ def _memory(out_dir: Path, df: pd.DataFrame, fmt: Any) -> str:
               "residuals"]
     lines = [head, intro, fmt.table(header, rows), ""]
     mine = fits[fits["method"] == "modes:reverse"]
-    if len(mine) and math.isfinite(mine["bytes_per_op"].iloc[0]) and mine["bytes_per_op"].iloc[0] > 0:
+    if len(mine) and not mine["flat"].iloc[0] and mine["bytes_per_op"].iloc[0] > 0:
         b0 = float(mine["bytes_per_op"].iloc[0])
         lines.append(f"modes keeps {fmt.num(b0)} bytes of peak RSS per tanh step "
                      f"({fmt.num(b0 / (8.0 * n))} n-vectors). Against it:\n")
@@ -411,9 +434,9 @@ def _memory(out_dir: Path, df: pd.DataFrame, fmt: Any) -> str:
             if f["tool"] == "modes" or not math.isfinite(f["bytes_per_op"]) or f["points"] < 2:
                 continue
             label = _label(f["tool"]) + (" with its graph build" if f["what"].endswith("+build") else "")
-            span = f"k = {fmt.size(f['k_min'])} to {fmt.size(f['k_max'])}"
-            if f["bytes_per_op"] <= 0:
-                lines.append(f"* {label}: no measurable growth per step ({span}; peak "
+            span = f"k = {fmt.span(f['k_min'], f['k_max'], fmt.size)}"
+            if f["flat"]:
+                lines.append(f"* {label}: flat, no growth per step the measurement resolves ({span}; peak "
                              f"{fmt.nbytes(f['peak_at_k_max'])} at k = {fmt.size(f['k_max'])}).")
             else:
                 lines.append(f"* {label}: {fmt.num(f['bytes_per_op'] / b0)}× modes' bytes per step "
@@ -471,17 +494,17 @@ def _checks_and_problems(df: pd.DataFrame, fmt: Any) -> str:
         lines.append("Each tool's result was checked before its time was recorded (modes against the "
                      "exact derivative, the others against modes; relative error, limit 1e-8): largest "
                      f"error {each}.\n")
-    bad = df[(df["status"] != "ok") & (df["problem"] != "versions")] if len(df) else df
+    bad = df[df["status"] != "ok"] if len(df) else df
+    lines.append(fmt.not_measured(df) + (" A tool that is not installed is one skipped `versions` "
+                                         "row; none of its workloads was run." if len(bad) else ""))
     if len(bad):
         rows = []
         for _, r in bad.head(40).iterrows():
             where = ", ".join(f"{c}={fmt.size(r[c])}" for c in ("n", "m", "k") if pd.notna(r[c]))
             rows.append((r["problem"], r["method"], where, r["status"], str(r["error"])[:150]))
-        lines.append(fmt.table(["problem", "method", "size", "status", "reason"], rows))
+        lines.append("\n" + fmt.table(["problem", "method", "size", "status", "reason"], rows))
         if len(bad) > 40:
             lines.append(f"\n({len(bad) - 40} more not shown.)")
-    else:
-        lines.append("No trial was skipped or failed.")
     return "\n".join(lines) + "\n"
 
 
@@ -494,12 +517,22 @@ def section(out_dir: Path) -> str:
     title = "## modes and the other tools\n\n"
     if df.empty:
         return title + "No data (`peers.csv` is missing: run `python experiments/run_all.py --only peers`).\n"
-    intro = ("The same workloads run through every installed tool, on this machine, in the same run "
+    tools = measured_tools(df)
+    v = df[df["problem"] == "versions"]
+    missing = _order(set(v[v["status"] != "ok"]["method"])) if len(v) else []
+    stamps = df["timestamp"].dropna().astype(str)
+    version = ", ".join(sorted({str(c) for c in df["code_version"].dropna()})) or "not recorded"
+    intro = ("The same workloads run through every tool that was installed and passed its interface "
+             f"check when these rows were measured ({fmt.span(stamps.min(), stamps.max(), str)}, code "
+             f"version `{version}`): {', '.join(_label(t) for t in tools)}"
+             + (f"; not measured: {', '.join(_label(t) for t in missing)} (see the table)" if missing else "")
+             + ". Only these tools appear in the tables below "
              "(`experiments/suite/peers.py`; adapters in `experiments/peers/`). Times are interleaved "
              "with plain numpy f in one process, so every ratio is paired; JAX results are waited "
              "for; jit compilation and graph building are set-up, not timed. JAX runs without jit "
              "(`jax`) and with it (`jax_jit`). Tools and versions:\n\n")
-    parts = [title + intro + _versions(df, fmt), _talk(out_dir, df, fmt), _rosenbrock(out_dir, df, fmt),
-             _jacobians(df, fmt), _memory(out_dir, df, fmt), _checkpointing(df, fmt),
-             _checks_and_problems(df, fmt)]
+    shown = for_tables(df)
+    parts = [title + intro + _versions(df, fmt), _talk(out_dir, shown, fmt),
+             _rosenbrock(out_dir, shown, fmt), _jacobians(shown, fmt), _memory(out_dir, shown, fmt),
+             _checkpointing(shown, fmt), _checks_and_problems(df, fmt)]
     return "\n".join(p.rstrip() + "\n" for p in parts if p).rstrip() + "\n"

@@ -29,15 +29,23 @@ def _transposed(x: Any, axes: list[int]) -> Any:
     return x if axes == sorted(axes) else np.transpose(x, axes)
 
 
+def thin(q: int, r: int) -> bool:
+    """True when a stack of (., q) right-hand sides against one matrix with r rows is worth
+    moving into the columns of one product: they are single columns, or few enough that the copy
+    this takes costs less than reading the matrix once per item of the stack."""
+    return q == 1 or 16 * q <= r
+
+
 def mm(x: Any, y: Any, to: tuple[int, ...] | None = None) -> Any:
     """``np.matmul(x, y)``; with ``to`` (a stack shape as long as the result's, 1 on the axes to
     sum), the product summed over those stack axes: ``unbroadcast`` fused into the product.
 
     numpy multiplies a stack one matrix at a time, slowly for a stack of single rows (a batch of
     cotangents against one matrix). Here a stack axis along which only x varies is folded into x's
-    rows, one along which only y varies into y's columns, and a summed one along which both vary
-    into the contracted axis; only kept axes along which both vary stay a stack. A batch of
-    tangents or cotangents against one matrix is then a single 2-D BLAS call.
+    rows (a reshape, no copy) and a summed one along which both vary into the contracted axis, so
+    a batch of tangents or cotangents against one matrix is a single 2-D BLAS call. A stack only
+    y has goes into the rows of the transposed product ``(y^T x^T)^T`` when y's matrices are
+    ``thin``; kept axes along which both vary stay a stack (numpy loops over it).
     """
     xs, ys = shape_of(x), shape_of(y)
     if to is None and len(xs) <= 2 and len(ys) <= 2 or not xs or not ys:
@@ -51,7 +59,7 @@ def mm(x: Any, y: Any, to: tuple[int, ...] | None = None) -> Any:
         return np.matmul(x, y)  # numpy's own error message
     out = tuple(s if p == 1 else p for p, s in zip(sx, sy))
     to = out if to is None else tuple(to)
-    loop, rows, cols, contract, sum_x, sum_y = [], [], [], [], [], []
+    loop, rows, only_y, contract, sum_x, sum_y = [], [], [], [], [], []
     for i, (p, s, o) in enumerate(zip(sx, sy, out)):
         if o == 1:
             continue
@@ -61,7 +69,10 @@ def mm(x: Any, y: Any, to: tuple[int, ...] | None = None) -> Any:
         elif p != 1:
             (sum_x if summed else rows).append(i)
         else:
-            (sum_y if summed else cols).append(i)
+            (sum_y if summed else only_y).append(i)
+    if only_y and not rows and len(ys) > 1 and (len(xs) == 1 or thin(q, r)):
+        return mm(_mT(y), x, to) if len(xs) == 1 else _mT(mm(_mT(y), _mT(x), to))
+    loop = sorted(loop + only_y)  # numpy broadcasts x over the axes only y has
     x = _reshaped(x, sx + (r, c))
     y = _reshaped(y, sy + (c, q))
     if sum_x:  # summed axes along which one operand varies: sum it first (a cheap reduction)
@@ -69,18 +80,16 @@ def mm(x: Any, y: Any, to: tuple[int, ...] | None = None) -> Any:
     if sum_y:
         y = np.sum(y, axis=tuple(sum_y), keepdims=True)
     size = lambda axes: math.prod(out[i] for i in axes)  # noqa: E731
-    loop_shape = tuple(out[i] for i in loop)
     unit_x = [i for i in range(rank) if i not in loop + rows + contract]
-    unit_y = [i for i in range(rank) if i not in loop + contract + cols]
+    unit_y = [i for i in range(rank) if i not in loop + contract]
     x = _transposed(x, unit_x + loop + rows + [rank] + contract + [rank + 1])
-    y = _transposed(y, unit_y + loop + contract + [rank] + cols + [rank + 1])
-    p = np.matmul(np.reshape(x, loop_shape + (size(rows) * r, size(contract) * c)),
-                  np.reshape(y, loop_shape + (size(contract) * c, size(cols) * q)))
-    p = np.reshape(p, loop_shape + tuple(out[i] for i in rows) + (r,)
-                   + tuple(out[i] for i in cols) + (q,))
-    # p's axes are loop, rows, r, cols, q: put the stack axes back in their order.
-    place = loop + rows + [rank] + cols + [rank + 1]
-    p = _transposed(p, sorted(range(len(place)), key=lambda k: place[k]))
+    y = _transposed(y, unit_y + loop + contract + [rank, rank + 1])
+    p = np.matmul(np.reshape(x, tuple(sx[i] for i in loop) + (size(rows) * r, size(contract) * c)),
+                  np.reshape(y, tuple(sy[i] for i in loop) + (size(contract) * c, q)))
+    p = np.reshape(p, tuple(out[i] for i in loop) + tuple(out[i] for i in rows) + (r, q))
+    # p's axes are loop, rows, r, q: put the stack axes back in their order.
+    place = loop + rows + [rank, rank + 1]
+    p = _transposed(p, sorted(range(len(place)), key=place.__getitem__))
     shape = tuple(to) + ((r,) if len(xs) > 1 else ()) + ((q,) if len(ys) > 1 else ())
     return _reshaped(p, shape)
 
@@ -146,8 +155,10 @@ def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     return _reshaped(c, batch + shape_of(b))
 
 
+# The nominal product is numpy's own (values bit for bit as numpy computes them); the rules,
+# where the batch axes are, multiply through mm.
 matmul = structural(
-    lambda a, b: mm(a, b), "matmul",
+    lambda a, b: np.matmul(a, b), "matmul",
     jvp=(_matmul_jvp_a, _matmul_jvp_b),
     vjp=(_matmul_vjp_a, _matmul_vjp_b),
 )

@@ -47,6 +47,7 @@ Conventions (real float input only; complex input raises TypeError):
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any
 
@@ -134,23 +135,45 @@ def _square(name: str, a: Any) -> tuple[int, ...]:
 
 # ---- solve ---------------------------------------------------------------------------------------
 # b is always a (..., n, k) stack here; the binding turns a vector into a column.
+def _solves(a: Any, b: Any) -> Any:
+    """``solve(a, b)`` with b's stack axes along which a does not vary (a batch of tangents or
+    cotangents) moved into b's columns, when b's matrices are ``la.thin``: each of a's matrices is
+    then factorized once, where numpy's solve factorizes a again for every matrix of b."""
+    sa, sb = shape_of(a), shape_of(b)
+    rank = max(len(sa), len(sb)) - 2
+    pa = (1,) * (rank + 2 - len(sa)) + tuple(sa[:-2])
+    pb = (1,) * (rank + 2 - len(sb)) + tuple(sb[:-2])
+    fold = [i for i in range(rank) if pa[i] == 1 and pb[i] != 1]
+    if not fold or not la.thin(sb[-1], sb[-2]):
+        return solve(a, b)
+    keep = [i for i in range(rank) if i not in fold]
+    (n, k), folded = sb[-2:], tuple(pb[i] for i in fold)
+    b = la._transposed(np.reshape(b, pb + (n, k)), keep + [rank] + fold + [rank + 1])
+    b = np.reshape(b, tuple(pb[i] for i in keep) + (n, math.prod(folded) * k))
+    x = solve(np.reshape(a, tuple(pa[i] for i in keep) + tuple(sa[-2:])), b)
+    x = np.reshape(x, shape_of(x)[:-1] + folded + (k,))
+    place = keep + [rank] + fold + [rank + 1]  # x's axes: back to the stack's order
+    return la._transposed(x, sorted(range(len(place)), key=place.__getitem__))
+
+
 def _solve_jvp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
     g = expand_tangent(g, len(shape_of(ans)), _nb(g, a))
-    return -solve(a, np.matmul(g, ans))
+    return -_solves(a, la.mm(g, ans))
 
 
 def _solve_jvp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    return solve(a, expand_tangent(g, len(shape_of(ans)), _nb(g, b)))
+    return _solves(a, expand_tangent(g, len(shape_of(ans)), _nb(g, b)))
 
 
 def _solve_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    nb = _nb(g, ans)
-    return unbroadcast(-np.matmul(solve(_mT(a), g), _mT(ans)), shape_of(g)[:nb] + shape_of(a), nb)
+    batch = shape_of(g)[: _nb(g, ans)]
+    bar = la.mm(_solves(_mT(a), g), _mT(ans), to=la._target(batch, a, ans))
+    return -la._reshaped(bar, batch + shape_of(a))
 
 
 def _solve_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     nb = _nb(g, ans)
-    return unbroadcast(solve(_mT(a), g), shape_of(g)[:nb] + shape_of(b), nb)
+    return unbroadcast(_solves(_mT(a), g), shape_of(g)[:nb] + shape_of(b), nb)
 
 
 solve = structural(
@@ -221,15 +244,15 @@ slogdet = structural(
 # ---- cholesky: A = L L^T, reading the lower triangle ----------------------------------------------
 def _chol_jvp(g: Any, ans: Any, a: Any) -> Any:
     # dL = L Phi(L^-1 dA L^-T), dA symmetric
-    t = solve(ans, _mT(solve(ans, _sym_from_lower(g))))
-    return np.matmul(ans, t * _half_lower(shape_of(a)[-1]))
+    t = _solves(ans, _mT(_solves(ans, _sym_from_lower(g))))
+    return la.mm(ans, t * _half_lower(shape_of(a)[-1]))
 
 
 def _chol_vjp(g: Any, ans: Any, a: Any) -> Any:
     # S = L^-T Phi(L^T bar_L) L^-1
     lt = _mT(ans)
-    p = np.matmul(lt, g) * _half_lower(shape_of(a)[-1])
-    return _lower_bar(solve(lt, _mT(solve(lt, _mT(p)))))
+    p = la.mm(lt, g) * _half_lower(shape_of(a)[-1])
+    return _lower_bar(_solves(lt, _mT(_solves(lt, _mT(p)))))
 
 
 cholesky = structural(lambda a: np.linalg.cholesky(a), "cholesky", jvp=(_chol_jvp,), vjp=(_chol_vjp,))
@@ -252,16 +275,16 @@ def _eig_gaps(w: Any) -> Any:
 
 def _eigh_jvp(g: Any, ans: Any, a: Any) -> Any:
     w, v = _eigh_unpack(ans)
-    p = np.matmul(np.matmul(_mT(v), _sym_from_lower(g)), v)
-    dv = np.matmul(v, _eig_gaps(w) * p)
+    p = la.mm(la.mm(_mT(v), _sym_from_lower(g)), v)
+    dv = la.mm(v, _eig_gaps(w) * p)
     return np.concatenate([np.expand_dims(_diag(p), -2), dv], axis=-2)
 
 
 def _eigh_vjp(g: Any, ans: Any, a: Any) -> Any:
     w, v = _eigh_unpack(ans)
     wbar, vbar = _eigh_unpack(g)
-    inner = _diag_embed(wbar) + _eig_gaps(w) * np.matmul(_mT(v), vbar)
-    return _lower_bar(np.matmul(np.matmul(v, inner), _mT(v)))
+    inner = _diag_embed(wbar) + _eig_gaps(w) * la.mm(_mT(v), vbar)
+    return _lower_bar(la.mm(la.mm(v, inner), _mT(v)))
 
 
 eigh = structural(_eigh_fn, "eigh", jvp=(_eigh_jvp,), vjp=(_eigh_vjp,))
@@ -273,12 +296,12 @@ def _eigh_parts(a: Any) -> tuple[Any, Any]:
 
 def _eigvalsh_jvp(g: Any, ans: Any, a: Any) -> Any:
     _, v = _eigh_parts(a)
-    return _diag(np.matmul(np.matmul(_mT(v), _sym_from_lower(g)), v))
+    return _diag(la.mm(la.mm(_mT(v), _sym_from_lower(g)), v))
 
 
 def _eigvalsh_vjp(g: Any, ans: Any, a: Any) -> Any:
     _, v = _eigh_parts(a)
-    return _lower_bar(np.matmul(v * np.expand_dims(g, -2), _mT(v)))
+    return _lower_bar(la.mm(v * np.expand_dims(g, -2), _mT(v)))
 
 
 # numpy computes eigenvalues alone by another LAPACK path: its own primitive so values match numpy.
@@ -314,14 +337,14 @@ def _svd_jvp(g: Any, ans: Any, a: Any) -> Any:
     u, s, v = _svd_unpack(ans, a)
     f = _svd_gaps(s)
     row, col = np.expand_dims(s, -2), np.expand_dims(s, -1)  # scale columns / rows by s
-    p = np.matmul(np.matmul(_mT(u), g), v)
+    p = la.mm(la.mm(_mT(u), g), v)
     pt = _mT(p)
-    du = np.matmul(u, f * (p * row + col * pt))
-    dv = np.matmul(v, f * (col * p + pt * row))
+    du = la.mm(u, f * (p * row + col * pt))
+    dv = la.mm(v, f * (col * p + pt * row))
     if m > k:  # (I - U U^T) dA V S^-1
-        du = du + (np.matmul(g, v) - np.matmul(u, p)) * np.expand_dims(_svd_inv(s), -2)
+        du = du + (la.mm(g, v) - la.mm(u, p)) * np.expand_dims(_svd_inv(s), -2)
     if n > k:  # (I - V V^T) dA^T U S^-1
-        du_ = np.matmul(_mT(g), u) - np.matmul(v, pt)
+        du_ = la.mm(_mT(g), u) - la.mm(v, pt)
         dv = dv + du_ * np.expand_dims(_svd_inv(s), -2)
     return np.concatenate([du, np.expand_dims(_diag(p), -2), dv], axis=-2)
 
@@ -333,15 +356,15 @@ def _svd_vjp(g: Any, ans: Any, a: Any) -> Any:
     ubar, sbar, vbar = _svd_unpack(g, a)
     f = _svd_gaps(s)
     row, col = np.expand_dims(s, -2), np.expand_dims(s, -1)
-    utu = np.matmul(_mT(u), ubar)
-    vtv = np.matmul(_mT(v), vbar)
+    utu = la.mm(_mT(u), ubar)
+    vtv = la.mm(_mT(v), vbar)
     inner = (f * (utu - _mT(utu))) * row + _diag_embed(sbar) + col * (f * (vtv - _mT(vtv)))
-    abar = np.matmul(np.matmul(u, inner), _mT(v))
+    abar = la.mm(la.mm(u, inner), _mT(v))
     sinv = _svd_inv(s)
     if m > k:  # (I - U U^T) bar_U S^-1 V^T
-        abar = abar + np.matmul((ubar - np.matmul(u, utu)) * np.expand_dims(sinv, -2), _mT(v))
+        abar = abar + la.mm((ubar - la.mm(u, utu)) * np.expand_dims(sinv, -2), _mT(v))
     if n > k:  # U S^-1 bar_V^T (I - V V^T)
-        abar = abar + np.matmul(u * np.expand_dims(sinv, -2), _mT(vbar - np.matmul(v, vtv)))
+        abar = abar + la.mm(u * np.expand_dims(sinv, -2), _mT(vbar - la.mm(v, vtv)))
     return abar
 
 
@@ -356,12 +379,12 @@ def _svd_parts(a: Any) -> tuple[Any, Any, Any]:
 
 def _svdvals_jvp(g: Any, ans: Any, a: Any) -> Any:
     u, _, vh = _svd_parts(a)
-    return _diag(np.matmul(np.matmul(_mT(u), g), _mT(vh)))
+    return _diag(la.mm(la.mm(_mT(u), g), _mT(vh)))
 
 
 def _svdvals_vjp(g: Any, ans: Any, a: Any) -> Any:
     u, _, vh = _svd_parts(a)
-    return np.matmul(u * np.expand_dims(g, -2), vh)
+    return la.mm(u * np.expand_dims(g, -2), vh)
 
 
 # ---- svd(full_matrices=True) of a non-square matrix: the extra singular vectors ---------------------
@@ -417,18 +440,18 @@ def _qr_unpack(p: Any, a: Any) -> tuple[Any, Any]:
 
 def _right_solve(x: Any, r: Any) -> Any:
     """x R^-1."""
-    return _mT(solve(_mT(r), _mT(x)))
+    return _mT(_solves(_mT(r), _mT(x)))
 
 
 def _qr_jvp(g: Any, ans: Any, a: Any) -> Any:
     q, r = _qr_unpack(ans, a)
     n = shape_of(a)[-1]
     gr = _right_solve(g, r)  # dA R^-1
-    c = np.matmul(_mT(q), gr)
+    c = la.mm(_mT(q), gr)
     low = c * np.tril(np.ones((n, n)), -1)
     omega = low - _mT(low)  # Q^T dQ, antisymmetric
-    dr = np.matmul(c - omega, r)
-    dq = gr - np.matmul(q, c - omega)
+    dr = la.mm(c - omega, r)
+    dq = gr - la.mm(q, c - omega)
     return np.concatenate([dq, dr], axis=-2)
 
 
@@ -436,11 +459,11 @@ def _qr_vjp(g: Any, ans: Any, a: Any) -> Any:
     q, r = _qr_unpack(ans, a)
     qbar, rbar = _qr_unpack(g, a)
     n = shape_of(a)[-1]
-    mm = np.matmul(r, _mT(rbar)) - np.matmul(_mT(qbar), q)
+    mm = la.mm(r, _mT(rbar)) - la.mm(_mT(qbar), q)
     low = mm * np.tril(np.ones((n, n)), -1)
     copyltu = mm * np.eye(n) + low + _mT(low)
-    x = qbar + np.matmul(q, copyltu)
-    return _mT(solve(r, _mT(x)))  # x R^-T
+    x = qbar + la.mm(q, copyltu)
+    return _mT(_solves(r, _mT(x)))  # x R^-T
 
 
 qr = structural(_qr_fn, "qr", jvp=(_qr_jvp,), vjp=(_qr_vjp,))
@@ -449,18 +472,18 @@ qr = structural(_qr_fn, "qr", jvp=(_qr_jvp,), vjp=(_qr_vjp,))
 # ---- pinv and lstsq: Golub & Pereyra, on the manifold of fixed rank -------------------------------
 def _pinv_jvp(g: Any, ans: Any, a: Any, **kw: Any) -> Any:
     x, gt = ans, _mT(g)
-    t1 = -np.matmul(np.matmul(x, g), x)
-    t2 = np.matmul(np.matmul(x, _mT(x)), gt - np.matmul(np.matmul(gt, a), x))
-    t3 = np.matmul(gt - np.matmul(np.matmul(x, a), gt), np.matmul(_mT(x), x))
+    t1 = -la.mm(la.mm(x, g), x)
+    t2 = la.mm(la.mm(x, _mT(x)), gt - la.mm(la.mm(gt, a), x))
+    t3 = la.mm(gt - la.mm(la.mm(x, a), gt), la.mm(_mT(x), x))
     return t1 + t2 + t3
 
 
 def _pinv_vjp(g: Any, ans: Any, a: Any, **kw: Any) -> Any:
     x, gt = ans, _mT(g)
     xt = _mT(x)
-    a1 = -np.matmul(np.matmul(xt, g), xt)
-    a2 = np.matmul(gt - np.matmul(a, np.matmul(x, gt)), np.matmul(x, xt))
-    a3 = np.matmul(np.matmul(xt, x), gt - np.matmul(np.matmul(gt, x), a))
+    a1 = -la.mm(la.mm(xt, g), xt)
+    a2 = la.mm(gt - la.mm(a, la.mm(x, gt)), la.mm(x, xt))
+    a3 = la.mm(la.mm(xt, x), gt - la.mm(la.mm(gt, x), a))
     return a1 + a2 + a3
 
 
@@ -475,24 +498,24 @@ def _lstsq_pinv(a: Any, rcond: Any) -> Any:
 
 def _lstsq_jvp_a(g: Any, ans: Any, a: Any, b: Any, rcond: Any) -> Any:
     x, gt = _lstsq_pinv(a, rcond), _mT(g)
-    r = b - np.matmul(a, ans)
-    w = np.matmul(gt, np.matmul(_mT(x), ans))
-    return (-np.matmul(x, np.matmul(g, ans)) + np.matmul(x, np.matmul(_mT(x), np.matmul(gt, r)))
-            + w - np.matmul(x, np.matmul(a, w)))
+    r = b - la.mm(a, ans)
+    w = la.mm(gt, la.mm(_mT(x), ans))
+    return (-la.mm(x, la.mm(g, ans)) + la.mm(x, la.mm(_mT(x), la.mm(gt, r)))
+            + w - la.mm(x, la.mm(a, w)))
 
 
 def _lstsq_vjp_a(g: Any, ans: Any, a: Any, b: Any, rcond: Any) -> Any:
     x = _lstsq_pinv(a, rcond)
     xt = _mT(x)
-    r = b - np.matmul(a, ans)
-    return (-np.matmul(np.matmul(xt, g), _mT(ans)) + np.matmul(r, _mT(np.matmul(x, np.matmul(xt, g))))
-            + np.matmul(np.matmul(xt, ans), _mT(g - np.matmul(x, np.matmul(a, g)))))
+    r = b - la.mm(a, ans)
+    return (-la.mm(la.mm(xt, g), _mT(ans)) + la.mm(r, _mT(la.mm(x, la.mm(xt, g))))
+            + la.mm(la.mm(xt, ans), _mT(g - la.mm(x, la.mm(a, g)))))
 
 
 lstsq = structural(
     lambda a, b, rcond: np.linalg.lstsq(a, b, rcond=rcond)[0], "lstsq",
-    jvp=(_lstsq_jvp_a, lambda g, ans, a, b, rcond: np.matmul(_lstsq_pinv(a, rcond), g)),
-    vjp=(_lstsq_vjp_a, lambda g, ans, a, b, rcond: np.matmul(_mT(_lstsq_pinv(a, rcond)), g)),
+    jvp=(_lstsq_jvp_a, lambda g, ans, a, b, rcond: la.mm(_lstsq_pinv(a, rcond), g)),
+    vjp=(_lstsq_vjp_a, lambda g, ans, a, b, rcond: la.mm(_mT(_lstsq_pinv(a, rcond)), g)),
 )
 
 DECOMPOSITIONS = (solve, det, slogdet, cholesky, eigh, eigvalsh, svd, svd_complement, svdvals, qr, pinv,

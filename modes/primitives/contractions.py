@@ -50,9 +50,25 @@ def _terms(subscripts: str) -> tuple[list[str], str]:
     return lhs.split(","), out
 
 
-def _rule_optimize(optimize: Any) -> Any:
-    # A precomputed contraction path belongs to the nominal operands; the rules contract others.
-    return "greedy" if isinstance(optimize, (list, tuple)) else optimize
+# Multiply-adds above which a rule's contraction takes numpy's greedy path (pairwise tensordot, so
+# BLAS) even when the nominal call asked for optimize=False: numpy's unoptimised einsum never calls
+# BLAS, and a rule contracts a whole batch of tangents or cotangents, k times the nominal work.
+# Planning the path costs some 50 us, the unoptimised loop about that much at this size.
+BLAS_WORK = 1 << 18
+
+
+def _rule_optimize(optimize: Any, subscripts: str, ops: Sequence[Any]) -> Any:
+    """The ``optimize`` for a rule's einsum ``subscripts`` over ``ops``."""
+    if isinstance(optimize, (list, tuple)):  # a path belongs to the nominal operands, not these
+        return "greedy"
+    if optimize is False:
+        sizes: dict[str, int] = {}
+        for term, op in zip(_terms(subscripts)[0], ops):
+            for lab, n in zip(term, shape_of(op)):
+                sizes[lab] = max(sizes.get(lab, 1), n)
+        if math.prod(sizes.values()) > BLAS_WORK:
+            return "greedy"
+    return optimize
 
 
 # ---- the primitive --------------------------------------------------------------------------------
@@ -68,8 +84,8 @@ def _einsum_jvp(tangents: list, ans: Any, *ops: Any, subscripts: str, optimize: 
         terms[i] = batch + terms[i]
         args = list(ops)
         args[i] = t
-        term = einsum(*args, subscripts=",".join(terms) + "->" + batch + out,
-                      optimize=_rule_optimize(optimize))
+        sub = ",".join(terms) + "->" + batch + out
+        term = einsum(*args, subscripts=sub, optimize=_rule_optimize(optimize, sub, args))
         total = term if total is None else total + term
     return total
 
@@ -100,9 +116,9 @@ def _einsum_vjp(i: int, g: Any, ans: Any, *ops: Any, subscripts: str, optimize: 
     available = set(out).union(*(ins[j] for j in others), *eye_terms)
     present = [k for k, lab in enumerate(target) if lab in available]
     terms = [batch + out] + [ins[j] for j in others] + eye_terms
-    bar = einsum(g, *(ops[j] for j in others), *eyes,
-                 subscripts=",".join(terms) + "->" + batch + "".join(target[k] for k in present),
-                 optimize=_rule_optimize(optimize))
+    sub = ",".join(terms) + "->" + batch + "".join(target[k] for k in present)
+    args = [g, *(ops[j] for j in others), *eyes]
+    bar = einsum(*args, subscripts=sub, optimize=_rule_optimize(optimize, sub, args))
     bshape = shape_of(bar)
     stretched = tuple(nb + p for p, k in enumerate(present)
                       if xshape[k] == 1 and bshape[nb + p] != 1)

@@ -38,6 +38,7 @@ from ..errors import MutationError
 from ..registry import Traced, plain
 from ..unbroadcast import shape_of
 from . import elementwise as ew
+from . import linalg as la
 from . import structural as st
 from .bind import FUNC, structural
 from .numpy_api import _axes
@@ -270,10 +271,10 @@ def _toeplitz(kind: str, mode: str, a: Any, v: Any, which: int) -> Any:
 
 def _bilinear(kind: str, fn: Any) -> Any:
     def jvp(which: int) -> Any:
-        return lambda g, ans, a, v, mode: g @ np.swapaxes(_toeplitz(kind, mode, a, v, which), 0, 1)
+        return lambda g, ans, a, v, mode: la.mm(g, np.swapaxes(_toeplitz(kind, mode, a, v, which), 0, 1))
 
     def vjp(which: int) -> Any:
-        return lambda g, ans, a, v, mode: g @ _toeplitz(kind, mode, a, v, which)
+        return lambda g, ans, a, v, mode: la.mm(g, _toeplitz(kind, mode, a, v, which))
 
     return structural(lambda a, v, mode: fn(a, v, mode=mode), kind,
                       jvp=(jvp(0), jvp(1)), vjp=(vjp(0), vjp(1)))
@@ -347,12 +348,12 @@ def _batch(g: Any, x: Any) -> tuple[int, ...]:
 
 def _matrix_jvp(g: Any, x: Any, arg: Any, matrix: Any) -> Any:
     """g (batch + arg shape) through the matrix (x.size, arg size): batch + x shape."""
-    return np.reshape(g @ np.swapaxes(matrix, 0, 1), _batch(g, arg) + shape_of(x))
+    return np.reshape(la.mm(g, np.swapaxes(matrix, 0, 1)), _batch(g, arg) + shape_of(x))
 
 
 def _matrix_vjp(g: Any, ans: Any, x: Any, matrix: Any) -> Any:
     """g (batch + x shape) back through the matrix: batch + (arg size,)."""
-    return np.reshape(g, _batch(g, ans) + (math.prod(shape_of(x)),)) @ matrix
+    return la.mm(np.reshape(g, _batch(g, ans) + (math.prod(shape_of(x)),)), matrix)
 
 
 interp = structural(

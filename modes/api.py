@@ -229,15 +229,15 @@ def _pull(out: Any, tape: Tape, leaves: list[Var], level: int, seed: Any, batch_
 
 
 def _widest_value(tape: Tape) -> int:
-    """The most entries of a value the tape keeps: a sweep with k cotangents holds k times that in
-    one bar, so the chunk cap counts it (an inner forward pass keeps (chunk, n) tangents)."""
+    """The most entries of a traced value on the tape (the parents' shapes its nodes record):
+    a sweep with k cotangents holds k times that in one bar, so the chunk cap counts it (an inner
+    forward pass keeps (chunk, n) tangents). Constants (the A of A @ x) carry no bar: not counted."""
     widest = 0
     for node in tape.nodes:
         if node is None:
             continue
-        kept = (node[1], *node[2]) if len(node) == 4 else (node[2], *node[3])
-        for v in kept:
-            shape = shape_of(plain(v)) if v is not None else ()
+        for edge in (node[0] if len(node) == 4 else node[1]):
+            shape = edge[2]
             if shape:
                 widest = max(widest, _size(shape))
     return widest

@@ -46,7 +46,8 @@ from typing import Any
 import numpy as np
 
 from . import cost_model, memory
-from .api import grad, jacobian
+from . import api
+from .api import grad, jacobian, vjp
 from .errors import ModesError
 from .pytree import flatten
 
@@ -92,14 +93,41 @@ def _sizes(tree: Any) -> list[int]:
     return [int(np.size(leaf)) for leaf in flatten(tree)[0]]
 
 
+def _widest_kept(f: Callable[..., Any], args: tuple, nums: tuple[int, ...]) -> int:
+    """The most entries of one value the reverse tape of f keeps: ``jacobian(mode="reverse")``
+    caps its default batch by it (0 if f cannot be recorded; its row will show why)."""
+    widest = getattr(api, "_widest_value", None)
+    if widest is None:
+        return 0
+
+    def of_differentiated(*diff: Any) -> Any:
+        full = list(args)
+        for i, d in zip(nums, diff):
+            full[i] = d
+        return f(*full)
+
+    try:
+        _, pullback = vjp(of_differentiated, *(args[i] for i in nums))
+        return int(widest(pullback.tape))
+    except Exception:  # noqa: BLE001
+        return 0
+
+
 def _methods(f: Callable[..., Any], args: tuple, argnum: int | tuple[int, ...], scalar: bool,
              n_in: int, n_out: int, biggest_in: int,
              chunk_sizes: Sequence[int] | None) -> list[Method]:
-    """f, then the forward rows, then the reverse rows (default chunk first, then narrower ones)."""
+    """f, then the forward rows, then the reverse rows (default chunk first, then narrower ones).
+
+    The default rows are the calls a user writes (no ``chunk_size``); their chunk column is the
+    one ``modes`` picks for them (``cost_model.default_chunk``, as ``api`` calls it)."""
     an = "" if argnum == 0 else f"argnum={argnum!r}, "
     rows = [Method("f", "-", None, 1, lambda: f(*args))]
     k_fwd = cost_model.default_chunk(n_in, biggest_in)
-    k_rev = 1 if scalar else cost_model.default_chunk(n_out, max(n_in, n_out))
+    if scalar or n_out <= 1:
+        k_rev = 1
+    else:
+        nums = argnum if isinstance(argnum, tuple) else (argnum,)
+        k_rev = cost_model.default_chunk(n_out, max(n_in, n_out, _widest_kept(f, args, nums)))
 
     def extra(k_default: int, n_dir: int) -> list[int]:
         if chunk_sizes is not None:
@@ -383,6 +411,10 @@ def fmt_seconds(s: float | None) -> str:
     return f"{v:.3g} {unit}" if v < 1000 else f"{v:.0f} {unit}"
 
 
+def _fmt_ratio(r: float) -> str:
+    return f"{r:.3g}" if r < 1000 else f"{r:.0f}"
+
+
 def fmt_bytes(b: float | None) -> str:
     if b is None or b != b:
         return "-"
@@ -422,8 +454,7 @@ class Recommendation:
                 "-" if _missing(row.chunk) else str(int(row.chunk)),
                 "-" if _missing(row.passes) else str(int(row.passes)),
                 fmt_seconds(row.seconds) if ok else "-",
-                "-" if _missing(row.ratio_to_f) or not ok else
-                f"{row.ratio_to_f:.3g}" if row.ratio_to_f < 1000 else f"{row.ratio_to_f:.0f}",
+                "-" if _missing(row.ratio_to_f) or not ok else _fmt_ratio(row.ratio_to_f),
                 fmt_bytes(None if _missing(row.peak_bytes) else row.peak_bytes),
                 fmt_bytes(None if _missing(row.tape_bytes) else row.tape_bytes),
                 "-" if _missing(row.repeats) else str(int(row.repeats)),
@@ -489,12 +520,19 @@ def _label(row: dict[str, Any], rows: list[dict[str, Any]]) -> str:
 def _decide(rows: list[dict[str, Any]], n_in: int, n_out: int, scalar: bool,
             auto: str) -> tuple[str, str, dict[str, Any]]:
     t_f = rows[0]["seconds"]
-    ok = {m: [r for r in rows if r["mode"] == m and r["status"] == "ok"] for m in ("forward", "reverse")}
-    best = {m: min(rs, key=lambda r: r["seconds"]) if rs else None for m, rs in ok.items()}
+    best: dict[str, dict[str, Any] | None] = {}
+    for m in ("forward", "reverse"):
+        default = next(r for r in rows if r["mode"] == m)  # the call without chunk_size
+        ok = [r for r in rows if r["mode"] == m and r["status"] == "ok"]
+        fastest = min(ok, key=lambda r: r["seconds"]) if ok else None
+        # Another chunk is worth naming only when it is clearly faster than the default.
+        if fastest is not None and default["status"] == "ok" and default["seconds"] <= TIE * fastest["seconds"]:
+            fastest = default
+        best[m] = fastest
     fw, rv = best["forward"], best["reverse"]
 
     def times_f(r: dict[str, Any]) -> str:
-        return f"{r['seconds'] / t_f:.3g}x the time of f" if t_f else "f too fast to time"
+        return f"{_fmt_ratio(r['seconds'] / t_f)}x the time of f" if t_f else "f too fast to time"
 
     if fw is not None and rv is not None:
         fast, slow = (fw, rv) if fw["seconds"] <= rv["seconds"] else (rv, fw)
@@ -508,7 +546,7 @@ def _decide(rows: list[dict[str, Any]], n_in: int, n_out: int, scalar: bool,
                       f"less memory is recommended: {_label(win, rows)} ({fmt_bytes(_footprint(win))} vs "
                       f"{fmt_bytes(_footprint(lose))}, the larger of peak RSS and tape)")
         else:
-            reason = (f"{_label(fast, rows)} is {ratio:.3g}x faster than {_label(slow, rows)} "
+            reason = (f"{_label(fast, rows)} is {_fmt_ratio(ratio)}x faster than {_label(slow, rows)} "
                       f"({fmt_seconds(fast['seconds'])} vs {fmt_seconds(slow['seconds'])}; "
                       f"{times_f(fast)})")
             if win["mode"] == "reverse":

@@ -81,7 +81,7 @@ def test_scalar_function_of_1000_inputs_gets_reverse(rosen):
 def test_vector_function_of_2_inputs_gets_forward(waves):
     assert waves.mode == "forward"
     assert not waves.scalar and (waves.n_in, waves.n_out) == (2, 1000)
-    assert waves.call == 'jacobian(f, mode="forward")'
+    assert waves.call.startswith('jacobian(f, mode="forward"')
     assert "it keeps no tape" in waves.reason and "agrees" in waves.reason
 
 
@@ -255,6 +255,17 @@ def test_chunk_sizes_add_rows():
     assert r.table["method"].iloc[-1] == 'jacobian(f, mode="reverse", chunk_size=1)'
 
 
+def test_default_reverse_batch_is_the_one_jacobian_uses():
+    # The tape keeps tanh's (3000, 2) result: jacobian(mode="reverse") caps its batch of 3000
+    # cotangent rows so one bar of that value stays under CHUNK_ELEMENTS entries.
+    t3000 = np.linspace(0.0, 1.0, 3000)
+    r = modes.recommend(lambda x: np.sum(np.tanh(np.outer(t3000, x)), axis=1), np.array([0.3, 0.7]),
+                        budget=BUDGET, isolate=False)
+    row = r.table[r.table["method"] == 'jacobian(f, mode="reverse")'].iloc[0]
+    assert row["chunk"] == modes.cost_model.CHUNK_ELEMENTS // 6000 == 699 and row["passes"] == 5
+    assert r.mode == "forward"
+
+
 def test_in_process_measurement_gives_the_same_rows(rosen):
     r = modes.recommend(rosenbrock, X1000, budget=BUDGET, isolate=False)
     assert list(r.table["method"]) == list(rosen.table["method"])
@@ -332,6 +343,17 @@ def test_decide_within_ten_percent_prefers_less_memory():
     assert reason.startswith("forward and reverse take about the same time (1 ms vs 1.05 ms, within 10%), "
                              "so the one needing less memory is recommended: reverse (2 MB vs 20 MB")
     assert "differs from modes' auto rule" in reason and "which picks forward" in reason
+
+
+def test_decide_names_another_chunk_only_when_clearly_faster_than_the_default():
+    rows = [_row("f", "-", 1e-4),
+            _row("fw", "forward", 1.05e-3, chunk=2), _row("fw1", "forward", 1.0e-3, chunk=1),
+            _row("rv", "reverse", 9e-3, chunk=1000), _row("rv125", "reverse", 5e-3, chunk=125)]
+    mode, reason, win = _decide(rows, 2, 1000, False, "forward")
+    assert (mode, win["method"]) == ("forward", "fw")  # chunk 1 is within 10%: the default is named
+    assert reason.startswith("forward is 4.76x faster than reverse (chunk_size=125) (1.05 ms vs 5 ms;")
+    rows[1]["seconds"] = 2e-3
+    assert _decide(rows, 2, 1000, False, "forward")[2]["method"] == "fw1"
 
 
 def test_formatting():

@@ -295,12 +295,15 @@ def _claim1(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
                     f"* **Forward gradient / f** {sizes(r['n_min'], r['n_max'], int(r['sizes']))}, up to "
                     f"the per-call budget: {num(first)} at the smallest n, {num(last)} at the largest "
                     f"(× {num(last / first)} over a {num(r['n_max'] / r['n_min'])}-fold range of n).")
-        lines.append(
-            f"* **Log-log slopes of time vs n** (n \u2265 {size(analysis.LARGE_N)}): f "
-            f"{_slope_text(slopes_big, problem, 'f')}; reverse gradient {_slope_text(slopes_big, problem, 'reverse')}; "
-            f"forward gradient {_slope_text(slopes_big, problem, 'forward')}. Over all sizes: f "
-            f"{_slope_text(slopes_all, problem, 'f')}, reverse {_slope_text(slopes_all, problem, 'reverse')}, "
-            f"forward {_slope_text(slopes_all, problem, 'forward')}.")
+        names = {"f": "f", "reverse": "reverse gradient", "forward": "forward gradient"}
+        big = [f"{names[m]} {_slope_text(slopes_big, problem, m)}" for m in names
+               if _slope_text(slopes_big, problem, m) != "n/a"]
+        every = [f"{m} {_slope_text(slopes_all, problem, m)}" for m in names
+                 if _slope_text(slopes_all, problem, m) != "n/a"]
+        if big or every:
+            lines.append("* **Log-log slopes of time vs n**"
+                         + (f" (n \u2265 {size(analysis.LARGE_N)}): " + "; ".join(big) + "." if big else ":")
+                         + (" Over all sizes: " + ", ".join(every) + "." if every else ""))
         if problem == "speelpenning":
             lines.append("* " + (overhead_report.speelpenning_sentence(speel, sys.modules[__name__])
                                  if speel is not None else
@@ -411,17 +414,22 @@ def _jacobian(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
             other = ", ".join(f"m = {int(r['m'])}: {r['kind']}" for _, r in cp[cp["kind"] != "crossing"].iterrows())
             gm = (2 ** pd.Series([math.log2(v) for v in cross["n_star_over_m"]]).mean()) if len(cross) else math.nan
             mean = f"; geometric mean n*/m = {num(gm)}" if len(cross) > 1 else ""
-            lines.append(f"* **{problem}, {fwd} vs {rev}**: forward is faster below n* ({desc or 'no crossing'}"
-                         f"{'; ' + other if other else ''}){mean}.")
+            if len(cross):
+                lines.append(f"* **{problem}, {fwd} vs {rev}**: forward is faster below n* ({desc}"
+                             f"{'; ' + other if other else ''}){mean}.")
+            else:
+                lines.append(f"* **{problem}, {fwd} vs {rev}**: no crossing ({other}).")
     s = calibration.sentences(rec)
     pct = f"{rec['level']:.0%}"
     lines.append(
-        f"\n**This run's calibration of `jacobian(mode=\"auto\")`** (`{analysis.CALIBRATION_FILE}`, by "
+        f"\n**The calibration on these rows of `jacobian(mode=\"auto\")`** (`{analysis.CALIBRATION_FILE}`, by "
         f"`experiments/calibration.py`: a bootstrap over trials and rounds, {rec['resamples']} "
         f"resamples). Data: {s['data'].replace('``', '`')}. The library's rule {s['rule']}; "
-        f"{s['verdict']}; {s['boundary']}; the measured crossings give n*/m ≈ "
-        f"{num(rec['crossing_n_over_m'])} ({calibration.interval_text(rec['crossing_interval'], num, pct)}), against 1 for "
-        f"the n = m line. The {s['criterion']}.")
+        f"{s['verdict']}; {s['boundary']}"
+        + (f"; the measured crossings give n*/m ≈ {num(rec['crossing_n_over_m'])} "
+           f"({calibration.interval_text(rec['crossing_interval'], num, pct)}), against 1 for the n = m line"
+           if math.isfinite(rec["crossing_n_over_m"] or math.nan) else "; no crossing was measured")
+        + f". The {s['criterion']}.")
     lines.append("\n" + _library_statement(out_dir, rec))
     mistakes = analysis.auto_mistakes(df, rec["library"]["REVERSE_WEIGHT"])
     one = analysis.calibrate(df, "one_at_a_time", rec["library"]["REVERSE_WEIGHT"])
@@ -435,7 +443,7 @@ def _jacobian(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
         rows = [(r["problem"], size(r["n"]), size(r["m"]), r["choice"], seconds(r["t_fwd"]),
                  seconds(r["t_rev"]), num(r["slowdown"])) for _, r in mistakes.head(12).iterrows()]
         shown = f"all {len(mistakes)}" if len(mistakes) <= 12 else f"12 of {len(mistakes)}"
-        lines.append(f"\nCells where the library's rule picks the slower mode in this run (largest "
+        lines.append(f"\nCells where the library's rule picks the slower mode on these rows (largest "
                      f"slowdowns first; {shown}):\n\n"
                      + table(["problem", "n", "m", "auto picks", "forward", "reverse", "slowdown"], rows))
     lines.append("\n" + _figure(out_dir, "jacobian_heatmap",
@@ -460,9 +468,9 @@ def _library_statement(out_dir: Path, run: dict[str, Any] | None) -> str:
         f" **The module's constants (n \u2264 {num(w)} m + {num(n0)}) differ from that record.**")
     adopt = ""
     if run is not None:
-        adopt = (" This run's fit meets the criterion: `python -m experiments.calibration adopt "
+        adopt = (" The fit on these rows meets the criterion: `python -m experiments.calibration adopt "
                  f"{out_dir}` would change the constants." if run["adopt"] else
-                 " This run's fit does not meet the criterion for changing them.")
+                 " The fit on these rows does not meet the criterion for changing them.")
     return (f"**The constants in `modes/cost_model.py`** come from `{calibration.RECORD_NAME}` (its "
             f"docstring is generated from the same record): {s['data'].replace('``', '`')}; there the rule "
             f"{s['rule']}; {s['verdict']}.{stale}{adopt}")
@@ -524,9 +532,10 @@ def _summary(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
     slopes = analysis.time_slopes(sg, analysis.LARGE_N) if len(sg) else pd.DataFrame()
     for problem in rs.index:
         r = rs.loc[problem]
-        slope = (f"; time slope in n for n \u2265 {size(analysis.LARGE_N)}: reverse "
-                 f"{_slope_text(slopes, problem, 'reverse').split(' (')[0]}, forward "
-                 f"{_slope_text(slopes, problem, 'forward').split(' (')[0]}")
+        parts = [f"{m} {_slope_text(slopes, problem, m).split(' (')[0]}" for m in ("reverse", "forward")
+                 if _slope_text(slopes, problem, m) != "n/a"]
+        slope = (f"; time slope in n for n \u2265 {size(analysis.LARGE_N)}: {', '.join(parts)}"
+                 if parts else "")
         if int(r["sizes"]) == 1:
             lines.append(f"* **{problem}**: reverse gradient / f = {num(r['ratio_max'])} at n = "
                          f"{size(r['n_max'])} (one size){slope}.")
@@ -537,8 +546,9 @@ def _summary(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
     speel = overhead_report.speelpenning(frames["overhead"], sg)
     if speel is not None and "measured" in speel:
         lines.append(f"* **Per-operation overhead** (Speelpenning): predicted reverse/f "
-                     f"{num(speel['predicted'])} from one taped indexing and multiply per element, measured "
-                     f"{num(speel['measured'])} at n = {size(speel['measured_n'])}.")
+                     f"{num(speel['predicted'])} from the cost of one taped element (an indexing and a "
+                     f"multiply: {seconds(speel['taped_step_s'])} against {seconds(speel['bare_step_s'])} "
+                     f"in numpy), measured {num(speel['measured'])} at n = {size(speel['measured_n'])}.")
     fits = analysis.memory_fits(frames["memory"])
     for (problem, n), g in (fits.groupby(["problem", "n"], sort=False) if len(fits) else []):
         by = g.set_index("mode")
@@ -555,11 +565,14 @@ def _summary(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
         lib, pct = rec["library"], f"{rec['level']:.0%}"
         lines.append(f"* **Jacobian crossover**: `jacobian(mode=\"auto\")`'s rule (forward iff n \u2264 "
                      f"{num(lib['REVERSE_WEIGHT'])}·m + {num(lib['FORWARD_OFFSET'])}) picks the faster mode "
-                     f"in {lib['right']} of {rec['cells']} cells of this run (bootstrap: "
-                     f"{calibration.interval_text(lib['right_interval'], calibration.count, pct)}); measured n*/m \u2248 "
-                     f"{num(rec['crossing_n_over_m'])} ({calibration.interval_text(rec['crossing_interval'], num, pct)}); the best "
-                     f"fit {'meets' if rec['adopt'] else 'does not meet'} the criterion for changing the "
-                     "constants.")
+                     f"in {lib['right']} of {rec['cells']} cells of these rows (bootstrap: "
+                     f"{calibration.interval_text(lib['right_interval'], calibration.count, pct)})"
+                     + (f"; measured n*/m \u2248 {num(rec['crossing_n_over_m'])} "
+                        f"({calibration.interval_text(rec['crossing_interval'], num, pct)})"
+                        if math.isfinite(rec["crossing_n_over_m"] or math.nan) else "")
+                     + ("; the best fit on these cells makes the same choices." if rec["fit"]["same_choices_as_library"]
+                        else f"; the best fit {'meets' if rec['adopt'] else 'does not meet'} the criterion "
+                             "for changing the constants."))
     t = analysis.gradient_cost_table(frames["gradient_cost"])
     rev = t[(t["method"] == "reverse") & (t["note"] == "vectorised")] if len(t) else t
     if len(rev):

@@ -131,13 +131,14 @@ def _rows(out: Path) -> None:
          "t_median": 4.01e-4, "ratio_median": 4.01, "ratio_q1": 4.0, "ratio_q3": 4.02, "check_err": 0.0}])
 
     ov = []
-    costs = {"loop": {"f": 50e-9}, "index": {"f": 150e-9, "record": 3.05e-6, "reverse": 5.05e-6, "forward": 6.05e-6},
+    costs = {"loop": {"f": 50e-9}, "step": {"f": 250e-9, "record": 5.05e-6, "reverse": 9.05e-6, "forward": 6.05e-6},
              "multiply": {"f": 130e-9, "record": 2.05e-6, "reverse": 4.05e-6, "forward": 3.05e-6}}
+    nodes = {"loop": 0, "step": 2, "multiply": 1}
     for kind, per in costs.items():
         for k in (300, 3000):
             for method, s in per.items():
                 ov.append({"problem": kind, "method": method, "mode": method, "n": 1, "k": k,
-                           "t_median": 2e-6 + s * k, "ops": k + 2})
+                           "t_median": 2e-6 + s * k, "ops": nodes[kind] * k + 2})
     for k in (3000, 30_000):
         ov.append({"problem": "tanh", "method": "tape", "mode": "reverse", "n": 1, "k": k, "ops": k + 1,
                    "peak_rss_delta": 400.0 * (k + 1) + 8192, "value": 380.0 * (k + 1), "tape_bytes": 8.0 * (k + 1)})
@@ -231,11 +232,12 @@ def test_flat_fit() -> None:
 def test_overhead_explains_with_known_costs(synthetic: Path) -> None:
     frames = analysis.load(synthetic)
     t = overhead_report.op_times(frames["overhead"]).set_index("kind")
-    assert t.loc["index", "f_s"] == pytest.approx(100e-9)
-    assert t.loc["index", "reverse_s"] == pytest.approx(5e-6)
+    assert t.loc["step", "f_s"] == pytest.approx(200e-9)
+    assert t.loc["step", "reverse_s"] == pytest.approx(9e-6)
+    assert t.loc["step", "ops_per_step"] == pytest.approx(2.0)
     assert t.loc["multiply", "sweep_s"] == pytest.approx(2e-6)
     p = overhead_report.speelpenning(frames["overhead"], frames["scalar_gradient"])
-    assert p["predicted"] == pytest.approx((0.05 + 5 + 4) / (0.05 + 0.1 + 0.08))
+    assert p["predicted"] == pytest.approx((0.05 + 9) / (0.05 + 0.2))
     assert p["measured"] == 60.0 and p["measured_n"] == 1000
     b = overhead_report.node_bytes(frames["overhead"]).set_index("kind")
     assert b.loc["tanh", "rss"] == pytest.approx(400.0) and b.loc["tanh", "residual"] == pytest.approx(8.0)
@@ -300,15 +302,15 @@ def test_no_range_over_one_value_and_no_negative_bytes(built: tuple[Path, str]) 
 
 def test_overhead_sentences(built: tuple[Path, str]) -> None:
     _, text = built
-    pred = (0.05 + 5 + 4) / (0.05 + 0.1 + 0.08)
+    pred = (0.05 + 9) / (0.05 + 0.2)
     claim1 = _section(text, "## Claim 1")
     assert (f"predicted reverse/f \u2248 **{report.num(pred)}**, measured **60** (at n = "
-            f"{report.size(1000)})") in claim1
+            f"{report.size(1000)}; its tape holds 2 nodes per element)") in claim1
     claim2 = _section(text, "## Claim 2")
     assert "holding 400 bytes of RSS" in claim2 and "380 of them Python objects" in claim2
     assert "only 8 residual bytes" in claim2 and "measured 392" in claim2
     section = _section(text, "## The cost of one taped operation")
-    assert f"| x[i] (array element) | 300, {report.size(3000)} | 100 ns |" in section
+    assert f"| p * x[i] (Speelpenning's step) | 300, {report.size(3000)} | 200 ns |" in section
 
 
 def test_calibration_statements_match_their_records(built: tuple[Path, str]) -> None:

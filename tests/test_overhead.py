@@ -35,20 +35,20 @@ def test_loops_and_their_exact_derivatives(kind: str, k: int) -> None:
 def test_hand_values() -> None:
     # multiply: p0 * y^k at y = 1, p0 = 0.5: d/dy = k p0 = 3.5 for k = 7, d/dp0 = 1
     np.testing.assert_allclose(overhead.exact("multiply", 7, np.array([1.0, 0.5]))[0], [3.5, 1.0])
-    g, jv = overhead.exact("index", 4, np.full(4, 0.5))
-    assert list(g) == [0.0, 0.0, 0.0, 1.0] and jv == 1.0
+    g, jv = overhead.exact("step", 2, np.array([2.0, 3.0]))  # x0 * x0 * x1 = 12
+    assert list(g) == [12.0, 4.0] and jv == 16.0
     assert overhead.loop("loop", 5)[0](0.5) == 0.5
 
 
 @pytest.mark.parametrize("kind", TAPED)
-def test_each_step_records_one_node(kind: str) -> None:
+def test_nodes_per_step(kind: str) -> None:
     from modes.api import _record
 
     f, x = overhead.loop(kind, 50)
     g, _ = overhead.loop(kind, 100)
     x2 = overhead.loop(kind, 100)[1]
     nodes = len(_record(g, [x2], (0,))[1]) - len(_record(f, [x], (0,))[1])
-    assert nodes == 50
+    assert nodes == 50 * (2 if kind == "step" else 1)  # Speelpenning's step: x[i] and the multiply
 
 
 def test_probe_target_reports_the_tape() -> None:
@@ -75,13 +75,14 @@ def test_run_writes_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert set(df["status"]) == {"ok"}, df[df["status"] != "ok"][["problem", "method", "error"]]
     timed = df[df["method"] != "tape"]
     assert set(timed["problem"]) == set(overhead.KINDS)
-    assert set(timed[timed["problem"] == "index"]["method"]) == {"f", "record", "reverse", "forward"}
+    assert set(timed[timed["problem"] == "step"]["method"]) == {"f", "record", "reverse", "forward"}
     assert set(timed[timed["problem"] == "loop"]["method"]) == {"f"}
     assert (timed[timed["method"] != "f"]["check_err"] <= 1e-12).all()
     tape = df[df["method"] == "tape"]
     assert sorted(tape["ops"]) == [201, 401] and (tape["tape_bytes"] == 8 * (tape["ops"] - 1)).all()
     t = overhead_report.op_times(df)
     assert set(t["kind"]) == set(TAPED)
-    assert (t["ops_per_step"].round(6) == 1.0).all()
+    per = t.set_index("kind")["ops_per_step"].round(6)
+    assert per["step"] == 2.0 and (per.drop("step") == 1.0).all()
     b = overhead_report.node_bytes(df).set_index("kind")
     assert b.loc["tanh", "residual"] == pytest.approx(8.0)

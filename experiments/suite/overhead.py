@@ -4,8 +4,10 @@ The per-operation regime (Speelpenning's product as a loop, the scalar chain of 
 set by this cost, not by arithmetic. Each kind is a loop of k identical operations:
 
 * ``loop``: the empty loop (``for i in range(k): pass``), bare only: the loop's own cost per step;
-* ``index``: ``p = x[i]`` from a float64 array (Speelpenning's element read; x traced);
-* ``multiply``: ``p = p * y`` on numpy float64 scalars (Speelpenning's multiply; both traced);
+* ``step``: ``p = p * x[i]``, Speelpenning's element: one indexing of a float64 array and one
+  multiply, two tape nodes, every one on the path to the output (a node off that path would be
+  skipped by the sweep, so its cost would not show);
+* ``multiply``: ``p = p * y`` on numpy float64 scalars (Speelpenning's multiply alone; both traced);
 * ``tanh``: ``p = np.tanh(p)`` on a Python float (the scalar chain of ``memory``);
 * ``small_array``: ``p = p * y`` on float64 arrays of ``SMALL`` entries.
 
@@ -41,7 +43,7 @@ from .memory import exact_gradient
 
 NAME = "overhead"
 TITLE = "Per-operation overhead of the tape and of dual numbers"
-KINDS = ("loop", "index", "multiply", "tanh", "small_array")
+KINDS = ("loop", "step", "multiply", "tanh", "small_array")
 MEMORY_KINDS = ("tanh", "multiply")
 SMALL = 10
 TIMED = ("record", "reverse", "forward")
@@ -69,13 +71,13 @@ def loop(kind: str, k: int) -> tuple[Callable[[Any], Any], np.ndarray | float]:
                 pass
             return x
         return f, 0.5
-    if kind == "index":
+    if kind == "step":
         def f(x: Any) -> Any:
             p = x[0]
             for i in range(k):
-                p = x[i]
+                p = p * x[i]
             return p
-        return f, np.full(k, 0.5)
+        return f, 1.0 + np.linspace(-0.5, 0.5, max(k, 1)) / max(k, 1)
     if kind == "multiply":
         def f(x: Any) -> Any:
             y, p = x[0], x[1]
@@ -106,10 +108,12 @@ def tangent(x: Any) -> Any:
 
 def exact(kind: str, k: int, x: Any) -> tuple[Any, float]:
     """(gradient, J @ tangent(x)) of ``loop(kind, k)`` at its input, by hand."""
-    if kind == "index":
+    if kind == "step":  # x0 * prod_{i<k} x_i: x0 appears twice
         g = np.zeros_like(x)
-        g[k - 1] = 1.0
-        return g, 1.0
+        total = x[0] * np.prod(x[:k])
+        g[:k] = total / x[:k]
+        g[0] += total / x[0]
+        return g, float(g.sum())
     if kind == "multiply":  # p0 * y^k with y = 1, p0 = 0.5
         g = np.array([k * x[1] * x[0] ** (k - 1), x[0] ** k])
         return g, float(g.sum())

@@ -279,7 +279,7 @@ def plot_memory(df: pd.DataFrame, path: Path, chain: dict | None = None) -> Path
             if problem == "scalar_chain" and chain is not None:
                 note += (f"\none tape node: {chain['rss']:.0f} B of RSS,\n{chain['python']:.0f} B of Python "
                          f"objects, {chain['residual']:.0f} B residual")
-            ax.text(0.98, 0.03, note, transform=ax.transAxes, ha="right", va="bottom", fontsize=7.5,
+            ax.text(0.02, 0.62, note, transform=ax.transAxes, ha="left", va="top", fontsize=7.5,
                     bbox={"boxstyle": "round", "fc": "white", "ec": "0.7", "alpha": 0.9})
         ax.set_xscale("log")
         ax.set_yscale("log")

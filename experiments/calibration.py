@@ -190,12 +190,36 @@ def crossing_ratio(c: Cells, t_fwd: np.ndarray, t_rev: np.ndarray) -> float:
     return float(2 ** np.mean(np.log2(out))) if out else math.nan
 
 
-def _resample(c: Cells, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    fw, rv = np.empty(len(c)), np.empty(len(c))
+def _groups(c: Cells) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """Cells grouped by their shape (rounds of each trial): (cell indices, array (cells, trials,
+    rounds, 2) when every trial of the group has the same rounds, else None)."""
+    shapes: dict[tuple[int, ...], list[int]] = {}
     for i, trials in enumerate(c.trials):
-        picked = [trials[j] for j in rng.integers(0, len(trials), len(trials))]
-        drawn = np.concatenate([t[rng.integers(0, len(t), len(t))] for t in picked])
-        fw[i], rv[i] = np.median(drawn[:, 0]), np.median(drawn[:, 1])
+        shapes.setdefault(tuple(len(t) for t in trials), []).append(i)
+    out: list[tuple[np.ndarray, np.ndarray | None]] = []
+    for shape, idx in shapes.items():
+        data = np.stack([np.stack(c.trials[i]) for i in idx]) if len(set(shape)) == 1 else None
+        out.append((np.array(idx), data))
+    return out
+
+
+def _resample(c: Cells, rng: np.random.Generator, groups: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One bootstrap resample: per cell, trials drawn with replacement, then rounds within each."""
+    fw, rv = np.empty(len(c)), np.empty(len(c))
+    for idx, data in groups if groups is not None else _groups(c):
+        if data is not None:  # cells whose trials have equal rounds: all drawn at once
+            n_cells, n_trials, n_rounds, _ = data.shape
+            ti = rng.integers(0, n_trials, (n_cells, n_trials))
+            ri = rng.integers(0, n_rounds, (n_cells, n_trials, n_rounds))
+            drawn = data[np.arange(n_cells)[:, None, None], ti[:, :, None], ri]
+            med = np.median(drawn.reshape(n_cells, n_trials * n_rounds, 2), axis=1)
+            fw[idx], rv[idx] = med[:, 0], med[:, 1]
+            continue
+        for i in idx:
+            trials = c.trials[i]
+            picked = [trials[j] for j in rng.integers(0, len(trials), len(trials))]
+            d = np.concatenate([t[rng.integers(0, len(t), len(t))] for t in picked])
+            fw[i], rv[i] = np.median(d[:, 0]), np.median(d[:, 1])
     return fw, rv
 
 
@@ -232,8 +256,9 @@ def calibrate(rows: pd.DataFrame, weight: float, offset: float, resamples: int =
         "crossing")}
     ms = sorted({float(v) for v in c.m})
     bounds: dict[float, list[float]] = {m: [] for m in ms}
+    groups = _groups(c)
     for _ in range(resamples):
-        fw, rv = _resample(c, rng)
+        fw, rv = _resample(c, rng, groups)
         s, r = scores(masks, fw, rv)
         i = _argmin_first(s)
         w, n0 = rules[i]

@@ -77,9 +77,30 @@ def _machine_rows(df: pd.DataFrame, machine_id: str | None) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+NOT_EXPERIMENTS = ("machine", "library_speed")  # CSVs in an output directory that hold no trial rows
+
+
+def experiment_names(out_dir: Path) -> tuple[str, ...]:
+    """``EXPERIMENT_FILES`` and every other ``<name>.csv`` in ``out_dir`` that holds trial rows."""
+    others = sorted(p.stem for p in Path(out_dir).glob("*.csv")
+                    if p.stem not in EXPERIMENT_FILES and p.stem not in NOT_EXPERIMENTS and _trial_table(p))
+    return EXPERIMENT_FILES + tuple(others)
+
+
+def _trial_table(path: Path) -> bool:
+    """True if the CSV's header names the harness's ``status`` and ``config_key`` columns."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.readline().decode("utf-8", "replace").strip().split(",")
+    except OSError:
+        return False
+    return "status" in head and "config_key" in head
+
+
 def load_split(out_dir: Path, machine_id: str | None = None,
-               names: tuple[str, ...] = EXPERIMENT_FILES) -> dict[str, Split]:
-    """Each experiment's ``Split`` for ``machine_id`` (default: the last machine of machine.csv).
+               names: tuple[str, ...] | None = None) -> dict[str, Split]:
+    """Each experiment's ``Split`` for ``machine_id`` (default: the last machine of machine.csv);
+    ``names`` defaults to ``experiment_names(out_dir)``.
 
     The current code version is decided per experiment from its own rows (an experiment a run
     left out keeps its version and dates, which the report's provenance table states).
@@ -87,7 +108,7 @@ def load_split(out_dir: Path, machine_id: str | None = None,
     out_dir = Path(out_dir)
     machine_id = machine_id or current_machine(out_dir).get("machine_id")
     out = {}
-    for name in names:
+    for name in names if names is not None else experiment_names(out_dir):
         out[name] = split_versions(_machine_rows(load_csv(out_dir / f"{name}.csv"), machine_id))
     return out
 

@@ -635,14 +635,22 @@ def _library_speed(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
 
 
 # Sections that experiments contribute themselves: module path -> its ``section(out_dir) -> str``.
+# These come first, in this order; every other ``experiments/suite/*_report.py`` follows by name.
 EXTRA_SECTIONS = ("experiments.suite.overhead_report", "experiments.suite.checkpointing_report",
                   "experiments.suite.benchmarks_report", "experiments.suite.peers_report")
+
+
+def section_modules() -> list[str]:
+    """``EXTRA_SECTIONS`` and then every other ``experiments/suite/*_report.py``, by name."""
+    suite = Path(__file__).resolve().parent / "suite"
+    found = sorted(f"experiments.suite.{p.stem}" for p in suite.glob("*_report.py"))
+    return list(EXTRA_SECTIONS) + [m for m in found if m not in EXTRA_SECTIONS]
 
 
 def _extra_sections(out_dir: Path) -> list[str]:
     """Each contributed section; a module that is absent is passed over, one that fails says so."""
     out = []
-    for name in EXTRA_SECTIONS:
+    for name in section_modules():
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError:

@@ -143,6 +143,11 @@ def _rows(out: Path) -> None:
         ov.append({"problem": "tanh", "method": "tape", "mode": "reverse", "n": 1, "k": k, "ops": k + 1,
                    "peak_rss_delta": 400.0 * (k + 1) + 8192, "value": 380.0 * (k + 1), "tape_bytes": 8.0 * (k + 1)})
     _rec(out, "overhead", ov)
+    # an experiment this module does not know, and a CSV that holds no trials
+    _rec(out, "extra_experiment", [{"problem": "p", "method": "f", "mode": "plain", "t_median": 1e-6},
+                                   {"problem": "p", "method": "g", "mode": "plain", "status": "failed",
+                                    "error": "ValueError at x.py:1"}])
+    (out / "notes.csv").write_text("figure,value\na,1\n")
 
 
 def _make(out: Path) -> Path:
@@ -257,6 +262,7 @@ def test_status_table_and_sentences_match_rows(built: tuple[Path, str]) -> None:
             continue
         want = tuple(int((df["status"] == s).sum()) for s in ("ok", "skipped", "failed", "timeout"))
         assert shown[name] == want, name
+    assert "extra_experiment" in shown and "notes" not in frames
     every = pd.concat([df for df in frames.values() if len(df)])
     bad = every[every["status"] != "ok"]
     method = _section(text, "## How it was measured")

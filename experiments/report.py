@@ -302,8 +302,9 @@ def _claim1(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
                  if _slope_text(slopes_all, problem, m) != "n/a"]
         if big or every:
             lines.append("* **Log-log slopes of time vs n**"
-                         + (f" (n \u2265 {size(analysis.LARGE_N)}): " + "; ".join(big) + "." if big else ":")
-                         + (" Over all sizes: " + ", ".join(every) + "." if every else ""))
+                         + (f" (n \u2265 {size(analysis.LARGE_N)}): " + "; ".join(big) + "." if big else "")
+                         + ((" Over all sizes: " if big else " over all sizes: ") + ", ".join(every) + "."
+                            if every else ""))
         if problem == "speelpenning":
             lines.append("* " + (overhead_report.speelpenning_sentence(speel, sys.modules[__name__])
                                  if speel is not None else

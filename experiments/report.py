@@ -449,7 +449,8 @@ def _jacobian(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
                      + table(["problem", "n", "m", "auto picks", "forward", "reverse", "slowdown"], rows))
     lines.append("\n" + _figure(out_dir, "jacobian_heatmap",
                                 "log2(t_forward / t_reverse) over (n, m); solid: n = m; dashed: the "
-                                "library's rule (modes/cost_model.py); hatched: not measured"))
+                                "library's rule (modes/cost_model.py); framed: cells where it picks the "
+                                "slower mode; hatched: not measured, with the row's status"))
     return "\n".join(lines)
 
 

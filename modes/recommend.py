@@ -7,9 +7,10 @@ per measured method goes into a tidy table (a pandas DataFrame).
 
 How it measures:
 
-* **memory**: each method runs once in a forked child (Linux), with glibc's mmap threshold pinned
-  at 64 KiB so every array above it gets fresh pages, and the kernel's peak RSS (VmHWM, reset just
-  before the call) minus the RSS before it is the method's ``peak_bytes``; ``tape_bytes`` is the
+* **memory**: each method runs once in a forked child (Linux), with the free memory of malloc's
+  heaps given back first (``malloc_trim``) and glibc's mmap threshold pinned at 64 KiB, so every
+  array above it gets fresh pages, and the kernel's peak RSS (VmHWM, reset just before the call)
+  minus the RSS before it is the method's ``peak_bytes``; ``tape_bytes`` is the
   peak residual bytes of all tapes (``modes.memory.track``). The child also catches a method that
   fails or runs past ``max_seconds``, without the caller paying for it. With ``isolate=False``
   (and where there is no fork) the run is in this process: the same peak reading where the kernel
@@ -201,6 +202,7 @@ def _run_measured(call: Callable[[], Any]) -> dict[str, Any]:
 
     ``memory`` says how the peak was read: "peak" (the kernel's high-water mark, reset just before)
     or "after" (RSS after minus before, where the mark cannot be reset)."""
+    _trim_heap()
     base = _rss()
     hwm_ok = _reset_hwm()
     try:
@@ -224,6 +226,16 @@ def _measure(call: Callable[[], Any]) -> dict[str, Any]:
     if res["status"] == "ok" and res["seconds"] < WARM_RERUN_S:
         res = _run_measured(call)
     return res
+
+
+def _trim_heap() -> None:
+    """Give the free memory inside malloc's heaps back to the system (glibc ``malloc_trim``): a
+    large request is served from free heap space before any mmap, so memory a long-running process
+    freed earlier would otherwise be reused without the RSS moving, and a peak would read 0."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _pin_allocator() -> None:

@@ -13,9 +13,9 @@ How it measures:
   minus the RSS before it is the method's ``peak_bytes``; ``tape_bytes`` is the
   peak residual bytes of all tapes (``modes.memory.track``). The child also catches a method that
   fails or runs past ``max_seconds``, without the caller paying for it. With ``isolate=False``
-  (and where there is no fork) the run is in this process: the same peak reading where the kernel
-  offers it, else RSS after minus before (psutil); both miss memory the process had freed and
-  reuses, so they are lower bounds.
+  (and where there is no fork) the run is in this process, after the same ``malloc_trim``: the
+  same peak reading where the kernel offers it, else RSS after minus before (psutil, a lower
+  bound).
 * **time**: the minimum over repeats, the repeats of all methods interleaved round by round so
   load on the machine hits every method alike; each sample calls a fast method enough times to
   last about a millisecond, and the repeat counts share a total ``budget`` of seconds.
@@ -745,7 +745,7 @@ def _recommend(f: Callable[..., Any], args: tuple, argnum: int | tuple[int, ...]
     elif isolate:
         peak_note = "peak RSS above the start, in a forked child"
     else:
-        peak_note = "peak RSS above the start (memory this process freed and reuses is not seen)"
+        peak_note = "peak RSS above the start, in this process"
     notes = [f"time: min over interleaved repeats; x f: time / time of f; peak mem: {peak_note}; RSS "
              "counts pages, so a few hundred kB or less may read 0; tape: peak residual bytes of the "
              "tapes (modes.memory.track)"]

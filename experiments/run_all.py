@@ -46,7 +46,7 @@ from experiments import analysis, lifeline, plots, report  # noqa: E402
 from experiments.runner import PROFILES, Context, Method, RunLog, value_row  # noqa: E402
 from experiments.safety import DEFAULT_MEMORY_SHARE, MAX_SECONDS  # noqa: E402
 from experiments.store import Store, StoreError, preflight  # noqa: E402
-from experiments.suite import EXPECTED, EXPERIMENTS  # noqa: E402
+from experiments.suite import EXPECTED, EXPERIMENTS, STARTUP_S, Cost  # noqa: E402
 from experiments.timing import MIN_REPEATS  # noqa: E402
 
 LIBRARY_SPEED = "library_speed"  # the lead's optional module: experiments/library_speed.py
@@ -209,6 +209,7 @@ def _run(args: argparse.Namespace, out: Path, start: float) -> int:
             problems.append(f"{step} failed: {type(exc).__name__}: {exc}")
     wall = time.perf_counter() - start
     failures = ctx.failures
+    print(totals_line(ctx.log), file=sys.stderr)
     print(summary(ctx.log), file=sys.stderr)
     print(f"wrote {out}/REPORT.md; {failures} failed or timed-out trial(s) this run; wall time "
           f"{wall:.1f} s", file=sys.stderr)
@@ -220,17 +221,19 @@ def _run(args: argparse.Namespace, out: Path, start: float) -> int:
 # ---- what the run says --------------------------------------------------------------------------------
 def expected_seconds(ctx: Context, names: list[str]) -> tuple[float, int]:
     """(seconds this run should take, trials already recorded that it will reuse), from
-    ``suite.EXPECTED``: each experiment's seconds into an empty folder, scaled by the share of its
-    rows not yet recorded on this machine by this code."""
+    ``suite.EXPECTED``: each experiment's seconds into an empty folder, its trials' part scaled by
+    the share of its trials not yet recorded on this machine by this code, plus ``STARTUP_S``."""
     table = EXPECTED.get(ctx.profile.name, {})
-    total, reusable = 0.0, 0
+    total, reusable = STARTUP_S.get(ctx.profile.name, 0.0), 0
     for name in names:
-        seconds, rows = table.get(name, (0.0, 0))
+        cost = table.get(name, Cost(0.0, 0))
         done = 0
-        if name in EXPERIMENTS and not ctx.force and rows:
-            done = Store(ctx.out_dir / f"{name}.csv", ctx.machine_id, ctx.code_version(name)).done_count()
+        if name in EXPERIMENTS and not ctx.force and cost.rows:
+            done = min(cost.rows, Store(ctx.out_dir / f"{name}.csv", ctx.machine_id,
+                                        ctx.code_version(name)).done_count())
         reusable += done
-        total += seconds * max(0.0, 1.0 - done / rows) if rows else seconds
+        trials_s = cost.seconds - cost.checks_s
+        total += cost.checks_s + (trials_s * (1.0 - done / cost.rows) if cost.rows else trials_s)
     return total, reusable
 
 
@@ -252,10 +255,22 @@ def done_line(name: str, seconds: float, log: RunLog) -> str:
     text = f"{name}: {seconds:.1f} s; measured {t.measured} trial(s), reused {t.reused}"
     if t.skipped:
         text += f", {t.skipped} skipped"
+    if t.checked:
+        text += f", {t.checked} check(s) rerun (checks run every time)"
     if t.reused:
         text += (f" (the reused ones were recorded earlier on this machine by this code; "
                  f"--force remeasures them)")
     return text
+
+
+def totals_line(log: RunLog) -> str:
+    t = log.tallies.values()
+    measured, reused = sum(x.measured for x in t), sum(x.reused for x in t)
+    text = f"in all: measured {measured} trial(s), reused {reused}"
+    if measured == 0 and reused:
+        text += " (every trial was recorded already: nothing was remeasured; --force remeasures)"
+    checked = sum(x.checked for x in t)
+    return text + (f"; {checked} check(s) rerun" if checked else "")
 
 
 def summary(log: RunLog) -> str:

@@ -30,7 +30,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from . import lifeline, memory_probe, safety, worker
+from . import lifeline, machine, memory_probe, safety, worker
 from .progress import Progress
 from .store import FAILED, Store, config_key
 from .timing import MIN_REPEATS, measure, paired_ratios, quartiles
@@ -70,18 +70,23 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "tiny": Profile("tiny", target_s=0.002, mem_repeats=1, trial_timeout_s=60.0, call_budget_s=0.05),
-    "quick": Profile("quick", target_s=0.02, call_budget_s=2.0),
+    # quick: timed batches of 10 ms (five interleaved rounds, paired ratios), one fresh subprocess
+    # per memory trial (a peak RSS with the allocator pinned varies far less than a subprocess costs
+    # to start: numpy, modes and scipy take 1.5-4 s on 2 loaded cores)
+    "quick": Profile("quick", target_s=0.01, mem_repeats=1, call_budget_s=2.0),
     "full": Profile("full", target_s=0.05, trial_timeout_s=900.0, call_budget_s=8.0),
 }
 
 
 @dataclass
 class Tally:
-    """Trials (rows) of one experiment in this run: reused from the store, measured, skipped."""
+    """Rows of one experiment in this run: timing and memory trials reused from the store or
+    measured, skipped rows, and checks (``value_row``: recomputed every run, never reused)."""
 
     reused: int = 0
     measured: int = 0
     skipped: int = 0
+    checked: int = 0
 
 
 @dataclass(frozen=True)
@@ -130,7 +135,7 @@ class Context:
 
     ``code_versions``: experiment name -> the code version its rows carry and must match to be
     reused (``machine.code_version``); an experiment missing from it falls back to
-    ``machine["code_version"]`` (tests give a fixed one). ``blas_threads``: the BLAS thread setting
+    ``machine["code_version"]`` (tests give a fixed one), else to the hash of its suite module. ``blas_threads``: the BLAS thread setting
     recorded in every row (``machine["blas_threads"]`` if unset).
     """
 
@@ -151,7 +156,14 @@ class Context:
         return self.machine["machine_id"]
 
     def code_version(self, experiment: str) -> str | None:
-        return self.code_versions.get(experiment, self.machine.get("code_version"))
+        if experiment in self.code_versions:
+            return self.code_versions[experiment]
+        if "code_version" in self.machine:
+            return self.machine["code_version"]
+        module = f"experiments.suite.{experiment}"  # an experiment run on its own: hash it here
+        version = machine.code_version(module) if machine._module_path(module) else None
+        self.code_versions = {**self.code_versions, experiment: version}  # type: ignore[dict-item]
+        return version
 
     def store(self, experiment: str) -> Store:
         """The store of ``experiment`` (``<out_dir>/<experiment>.csv``), opened once per run."""
@@ -174,13 +186,17 @@ class Context:
             self.stream.write(text + "\n")
             self.stream.flush()
 
-    def recorded(self, experiment: str, rows: list[dict[str, Any]] | Any) -> None:
-        """Count freshly measured ``rows`` and announce those that failed or timed out, one line per
-        trial and outcome (rows of one trial failing alike share a line)."""
+    def recorded(self, experiment: str, rows: list[dict[str, Any]] | Any, check: bool = False) -> None:
+        """Count freshly measured ``rows`` (``check``: value rows) and announce those that failed or
+        timed out, one line per trial and outcome (rows of one trial failing alike share a line)."""
         rows = list(rows)
         tally = self.log.tally(experiment)
         tally.skipped += sum(1 for r in rows if r.get("status") == "skipped")
-        tally.measured += sum(1 for r in rows if r.get("status") != "skipped")
+        done = sum(1 for r in rows if r.get("status") != "skipped")
+        if check:
+            tally.checked += done
+        else:
+            tally.measured += done
         groups: dict[tuple[str, str, str], list[str]] = {}
         for row in rows:
             if row.get("status") in FAILED:
@@ -436,7 +452,8 @@ def value_row(ctx: Context, experiment: str, config: Mapping[str, Any], method: 
               compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """A row whose content is computed by ``compute()`` (fields; ``status`` defaults to ok).
 
-    Such rows are cheap checks, so they are always recomputed.
+    Such rows are cheap checks (some depend on what is installed, or write files into the output
+    folder), so they are recomputed every run and counted as checks, not trials.
     """
     store = ctx.store(experiment)
     full_cfg = dict(config, experiment=experiment)
@@ -460,7 +477,7 @@ def value_row(ctx: Context, experiment: str, config: Mapping[str, Any], method: 
     row["wall_s"] = time.perf_counter() - start
     with lifeline.uninterrupted():
         store.record([row])
-    ctx.recorded(experiment, [row])
+    ctx.recorded(experiment, [row], check=True)
     return row
 
 

@@ -355,8 +355,10 @@ class Store:
         return self.status(key) == "ok"
 
     def done_count(self) -> int:
-        """How many configurations have an ``ok`` row of this machine (and code): reusable rows."""
-        return sum(1 for row in self._rows.values() if str(row["status"]) == "ok")
+        """How many timing and memory trials (rows with ``repeats``; value rows have none and are
+        recomputed every run) have an ``ok`` row of this machine and code: what a rerun reuses."""
+        return sum(1 for row in self._rows.values()
+                   if str(row["status"]) == "ok" and _cell(row.get("repeats")) != "")
 
     @property
     def failures(self) -> int:

@@ -79,13 +79,14 @@ def test_memory_trial_reused_only_for_the_same_code_version(tmp_path: Path) -> N
     assert probe(ctx)["code_version"] == "B" and ctx.log.tally("mem").measured == 1
 
 
-def test_value_rows_are_always_measured_and_counted(tmp_path: Path) -> None:
+def test_value_rows_are_checks_rerun_every_time_and_counted_as_such(tmp_path: Path) -> None:
     ctx = _ctx(tmp_path)
     for _ in range(2):
         value_row(ctx, "t", {"problem": "v"}, Method("value", "plain"), lambda: {"value": 1.0})
     value_row(ctx, "t", {"problem": "w"}, Method("value", "plain"),
               lambda: {"status": "skipped", "error": "tool not installed"})
-    assert (ctx.log.tally("t").measured, ctx.log.tally("t").skipped) == (2, 1)
+    tally = ctx.log.tally("t")
+    assert (tally.checked, tally.measured, tally.reused, tally.skipped) == (2, 0, 0, 1)
 
 
 # ---- the fingerprint --------------------------------------------------------------------------------
@@ -237,3 +238,12 @@ def test_summary_lists_experiment_trial_status_and_reason(tmp_path: Path) -> Non
     text = run_all.summary(ctx.log)
     assert text.splitlines()[0].startswith("1 trial(s) failed or timed out in this run")
     assert "  t  broken n=2 [value]  timeout: time limit of 9 s exceeded" in text.splitlines()
+
+
+def test_an_experiment_run_on_its_own_hashes_its_module(tmp_path: Path) -> None:
+    """``python -m experiments.suite.peers`` and other direct uses give no versions: the Context
+    hashes the suite module itself, so such rows are never reused by other code either."""
+    ctx = Context(tmp_path, PROFILES["tiny"], {"machine_id": "m"})
+    assert ctx.code_version("memory") == machine.code_version("experiments.suite.memory")
+    assert ctx.code_version("no_such_experiment") is None
+    assert ctx.store("memory").code_version == ctx.code_version("memory")

@@ -60,7 +60,9 @@ def test_run_all_tiny_resume_and_force(tmp_path: Path) -> None:
     assert info["env_OPENBLAS_NUM_THREADS"] == "1" and info["env_OMP_NUM_THREADS"] == "1"
     for name, df in frames.items():
         assert (df["machine"] == info["machine_id"]).all()
-        assert (df["code_version"] == machine.code_version(f"experiments.suite.{name}")).all()
+        # modes' hash as the run recorded it (others may edit modes meanwhile), the experiment's now
+        exp_hash = machine.code_version(f"experiments.suite.{name}").split("-")[1]
+        assert (df["code_version"] == f"{info['modes_source']}-{exp_hash}").all()
         assert (df["blas_threads"].astype(str) == "1").all()
 
     lines_before = len((out / "memory.csv").read_text().splitlines())
@@ -69,6 +71,9 @@ def test_run_all_tiny_resume_and_force(tmp_path: Path) -> None:
     assert len((out / "memory.csv").read_text().splitlines()) == lines_before  # all resumed
     assert _tally(again.stderr, "memory") == (0, int(measured.sum()))
     assert "--force remeasures them" in again.stderr
+    assert re.search(r"^seed: [\d.]+ s; measured 0 trial\(s\), reused 0, [4-9] check\(s\) rerun", again.stderr,
+                     re.M), again.stderr  # checks (value rows) run every time, and say so
+    assert "in all: measured 0 trial(s)" in again.stderr and "nothing was remeasured" in again.stderr
     assert "already recorded here that it will reuse" in again.stderr  # the estimate knew
 
     forced = _run(out, tmp_path, "--force")
@@ -126,20 +131,28 @@ def test_estimate_from_the_grid_constants_scaled_by_what_is_recorded(tmp_path: P
     from experiments.runner import PROFILES, Context
     from experiments.store import Store
 
-    monkeypatch.setitem(run_all.EXPECTED, "quick", {"seed": (60.0, 4), "memory": (180.0, 10)})
-    monkeypatch.setitem(run_all.EXPECTED, "full", {"seed": (60.0, 4), "memory": (1800.0, 10)})
+    Cost = run_all.Cost
+    monkeypatch.setitem(run_all.EXPECTED, "quick", {"seed": Cost(60.0, 4), "memory": Cost(180.0, 10)})
+    monkeypatch.setitem(run_all.EXPECTED, "full", {"seed": Cost(60.0, 4), "memory": Cost(1800.0, 10)})
+    monkeypatch.setitem(run_all.STARTUP_S, "quick", 0.0)
+    monkeypatch.setitem(run_all.STARTUP_S, "full", 0.0)
     info = {"machine_id": "m"}
     quick = Context(tmp_path, PROFILES["quick"], info, code_versions={"seed": "s", "memory": "v"})
     assert run_all.expected_seconds(quick, ["seed", "memory"]) == (240.0, 0)
     assert run_all.estimate_line(quick, ["seed", "memory"]).startswith("expect about 4.0 min (240 s: ")
     full = Context(tmp_path, PROFILES["full"], info, code_versions={"seed": "s", "memory": "v"})
     assert run_all.estimate_line(full, ["seed", "memory"]).startswith("expect about 31 min (1860 s: the full")
-    # half of memory's rows recorded on this machine by this code: half its time left
+    # half of memory's trials recorded on this machine by this code: half its time left (rows of
+    # older code, failed rows and value rows, which are rerun every time, do not count)
     Store(tmp_path / "memory.csv", "m", "v").record(
-        [{"config_key": f"k{i}", "status": "ok", "experiment": "memory"} for i in range(5)]
-        + [{"config_key": "old", "status": "ok", "code_version": "older"},
-           {"config_key": "bad", "status": "failed"}])
+        [{"config_key": f"k{i}", "status": "ok", "experiment": "memory", "repeats": 1} for i in range(5)]
+        + [{"config_key": "old", "status": "ok", "code_version": "older", "repeats": 1},
+           {"config_key": "bad", "status": "failed", "repeats": 1},
+           {"config_key": "check", "status": "ok"}])
     assert run_all.expected_seconds(quick, ["seed", "memory"]) == (150.0, 5)
     assert "less the 5 trial(s) already recorded here" in run_all.estimate_line(quick, ["memory"])
     forced = Context(tmp_path, PROFILES["quick"], info, force=True, code_versions={"memory": "v"})
     assert run_all.expected_seconds(forced, ["memory"]) == (180.0, 0)
+    # an experiment's checks are rerun every time: their seconds are never scaled away
+    monkeypatch.setitem(run_all.EXPECTED, "quick", {"memory": Cost(180.0, 10, checks_s=20.0)})
+    assert run_all.expected_seconds(quick, ["memory"]) == (20.0 + 160.0 / 2, 5)

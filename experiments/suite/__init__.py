@@ -3,8 +3,8 @@
 Each module has ``NAME`` (also its CSV's name), ``TITLE`` and ``run(ctx: runner.Context) -> None``,
 which measures its grid for ``ctx.profile`` and records one row per trial in ``ctx.store(NAME)``.
 ``EXPERIMENTS`` maps each name to its module, imported when first looked up: a memory probe that
-loads one experiment module does not import every other one. ``EXPECTED`` is what ``run_all``
-bases its "expect about N min" on.
+loads one experiment module does not import every other one. ``EXPECTED`` and ``STARTUP_S`` are what
+``run_all`` bases its "expect about N min" on.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator, Mapping
 from types import ModuleType
+from typing import NamedTuple
 
-ORDER = ("seed", "scalar_gradient", "jacobian_crossover", "memory", "gradient_cost", "checkpointing",
-         "benchmarks", "peers")
+ORDER = ("seed", "scalar_gradient", "jacobian_crossover", "memory", "overhead", "gradient_cost",
+         "checkpointing", "benchmarks", "peers")
 
 
 class _Experiments(Mapping[str, ModuleType]):
@@ -34,18 +35,34 @@ class _Experiments(Mapping[str, ModuleType]):
 
 EXPERIMENTS: Mapping[str, ModuleType] = _Experiments()
 
-# profile -> experiment -> (seconds into an empty --out, rows it then writes), measured on the
-# 2-core reference machine while other work loaded it (load average about 2-3); ``run_all`` sums the
-# seconds of the experiments it runs, each scaled by the share of its rows not yet recorded.
-# ``library_speed`` (the lead's module) writes its own table and is timed in full every run.
-EXPECTED: dict[str, dict[str, tuple[float, int]]] = {
-    "tiny": {"seed": (3, 4), "scalar_gradient": (10, 15), "jacobian_crossover": (10, 40),
-             "memory": (15, 5), "gradient_cost": (5, 6), "checkpointing": (15, 20),
-             "benchmarks": (60, 50), "peers": (40, 60), "library_speed": (10, 0)},
-    "quick": {"seed": (3, 4), "scalar_gradient": (25, 54), "jacobian_crossover": (60, 360),
-              "memory": (45, 21), "gradient_cost": (10, 48), "checkpointing": (35, 45),
-              "benchmarks": (55, 51), "peers": (60, 149), "library_speed": (15, 0)},
-    "full": {"seed": (3, 4), "scalar_gradient": (300, 60), "jacobian_crossover": (600, 360),
-             "memory": (400, 57), "gradient_cost": (200, 100), "checkpointing": (500, 160),
-             "benchmarks": (1800, 150), "peers": (3600, 600), "library_speed": (30, 0)},
+class Cost(NamedTuple):
+    """What an experiment costs into an empty ``--out``: ``seconds`` in all, of which ``checks_s``
+    for its checks (value rows, run every time), and the timing and memory ``rows`` it writes."""
+
+    seconds: float
+    rows: int
+    checks_s: float = 0.0
+
+
+# profile -> experiment -> Cost, measured on the 2-core reference machine while other work loaded it
+# (load average 2.5-3): quick and tiny are one run each into an empty folder (quick: 207 s in all);
+# full is rough, the quick per-trial times scaled by its number of trials and its longer timed
+# batches (no full run was timed here). ``run_all`` sums the experiments it runs, each scaled by
+# the share of its trials not yet recorded, plus ``STARTUP_S``. ``library_speed`` (the lead's
+# module) is timed in full every run.
+EXPECTED: dict[str, dict[str, Cost]] = {
+    "tiny": {"seed": Cost(4, 0, 4), "scalar_gradient": Cost(8, 13), "jacobian_crossover": Cost(6, 32),
+             "memory": Cost(8, 5), "overhead": Cost(15, 30), "gradient_cost": Cost(3, 5),
+             "checkpointing": Cost(8, 8, 0.3), "benchmarks": Cost(20, 43), "peers": Cost(20, 40, 0.4),
+             "library_speed": Cost(16, 0, 16)},
+    "quick": {"seed": Cost(4.4, 0, 4.4), "scalar_gradient": Cost(14.0, 46),
+              "jacobian_crossover": Cost(27.8, 125), "memory": Cost(25.8, 13), "overhead": Cost(21.5, 38),
+              "gradient_cost": Cost(6.4, 41), "checkpointing": Cost(19.9, 20, 0.5),
+              "benchmarks": Cost(21.7, 43), "peers": Cost(31.4, 62, 0.4), "library_speed": Cost(16.4, 0, 16.4)},
+    "full": {"seed": Cost(5, 0, 5), "scalar_gradient": Cost(300, 54), "jacobian_crossover": Cost(400, 360),
+             "memory": Cost(900, 55), "overhead": Cost(120, 57), "gradient_cost": Cost(150, 114),
+             "checkpointing": Cost(1500, 140, 20), "benchmarks": Cost(2400, 150, 600),
+             "peers": Cost(1800, 600, 1), "library_speed": Cost(40, 0, 40)},
 }
+# start-up (machine description, code hashes) and the calibration, plots and report at the end
+STARTUP_S = {"tiny": 15.0, "quick": 17.0, "full": 60.0}

@@ -242,8 +242,12 @@ def estimate_line(ctx: Context, names: list[str]) -> str:
     seconds, reusable = expected_seconds(ctx, names)
     minutes = seconds / 60
     shown = f"{minutes:.0f}" if minutes >= 10 else f"{minutes:.1f}"
-    basis = (f"{seconds:.0f} s: the {ctx.profile.name} profile's time per experiment into an empty "
-             "folder, measured on a loaded 2-core machine")
+    if ctx.profile.name == "full":
+        basis = (f"{seconds:.0f} s, rough: the quick profile's per-trial times on a loaded 2-core "
+                 "machine scaled to the full grids, whose largest sizes may take far longer")
+    else:
+        basis = (f"{seconds:.0f} s: the {ctx.profile.name} profile's time per experiment into an "
+                 "empty folder, measured on a loaded 2-core machine")
     reuse = f", less the {reusable} trial(s) already recorded here that it will reuse" if reusable else ""
     return f"expect about {shown} min ({basis}{reuse})"
 

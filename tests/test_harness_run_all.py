@@ -141,7 +141,7 @@ def test_estimate_from_the_grid_constants_scaled_by_what_is_recorded(tmp_path: P
     assert run_all.expected_seconds(quick, ["seed", "memory"]) == (240.0, 0)
     assert run_all.estimate_line(quick, ["seed", "memory"]).startswith("expect about 4.0 min (240 s: ")
     full = Context(tmp_path, PROFILES["full"], info, code_versions={"seed": "s", "memory": "v"})
-    assert run_all.estimate_line(full, ["seed", "memory"]).startswith("expect about 31 min (1860 s: the full")
+    assert run_all.estimate_line(full, ["seed", "memory"]).startswith("expect about 31 min (1860 s, rough: ")
     # half of memory's trials recorded on this machine by this code: half its time left (rows of
     # older code, failed rows and value rows, which are rerun every time, do not count)
     Store(tmp_path / "memory.csv", "m", "v").record(

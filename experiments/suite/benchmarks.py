@@ -1,6 +1,7 @@
 """``benchmarks``: the ADBench / GradBench problems, derivative time / objective time in each mode.
 
-For each problem of ``experiments.adbench`` at a few sizes (quick profile: the smallest), the
+For each problem of ``experiments.adbench`` at a few sizes (quick profile: the smallest, hand
+tracking at 25 points, and of the nested problems saddle only), the
 objective (``f``) and every derivative method of the problem (forward, reverse, and the
 structure-exploiting ones: chunked forward / batched reverse for ht, per-observation blocks for
 ba, forward-over-reverse for kmeans) are timed interleaved in one process, so each ratio is paired
@@ -9,8 +10,10 @@ round by round. Every derivative is checked against the reverse one before it is
 Nested problems (particle, saddle): ``f`` is one objective evaluation of the outer descent (which
 already takes inner derivatives in the inner mode the problem name ends with, e.g. ``particle-r``)
 and the methods are the outer derivative in each mode, named by the eval's variant (``fr``, ``rr``).
-Their full descents from the eval's inputs are run once per variant (``agreement`` rows): the four
-answers and their largest difference (``check_err``).
+Their full descents from the eval's inputs are run once per variant (``agreement`` rows, full
+profile only: the descents take minutes each on 2 cores): the four answers and their largest
+difference (``check_err``). In every profile each nested cell checks its two outer modes against
+each other before timing them.
 
 Columns: ``problem``, ``n``/``m``/``k`` (the size, spelled out in ``note``), ``method`` (a method
 name of the problem), ``mode`` (forward / reverse), the harness's timing and ratio columns,
@@ -34,6 +37,7 @@ from ..runner import Budget, Context, Extras, Fns, Method, timing_trial, value_r
 
 NAME = "benchmarks"
 TITLE = "Standard benchmarks (ADBench / GradBench)"
+AGREEMENT = ("saddle", "particle")  # full descents in the four variants (full profile)
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ def grid(profile: str) -> list[Cell]:
                            (layers, c, 14), f"l={layers}, c={c}, b=14", 8 * 14 * layers + 42,
                            200 * c * layers * 14))
     for comp in (False, True):
-        for npts in sizes([100], [100, 400, 1600]):
+        for npts in sizes([25], [100, 400, 1600]):  # quick: row-by-row reverse took 20 s a cell at 100
             name = "ht-complicated" if comp else "ht-simple"
             cells.append(_cell(name, ht, "jacobian",
                                lambda npts=npts, comp=comp: ht.generate(npts, comp), (npts, 544, 26),
@@ -137,6 +141,8 @@ def grid(profile: str) -> list[Cell]:
                            (n, k, d), f"k={k}, n={n}, d={d}", k * d, 4 * n * k * d))
     for problem in ("particle", "saddle"):
         for inner in ("forward", "reverse"):
+            if small and problem == "particle":
+                continue  # quick: saddle is the nested example (a particle cell costs 6-13 s)
             cells.append(_nested(problem, inner))
     return cells
 
@@ -172,7 +178,8 @@ def _check(outputs: dict[str, Any]) -> dict[str, float]:
 def run(ctx: Context) -> None:
     cells = grid(ctx.profile.name)
     budget = Budget(2.0)
-    with ctx.progress(NAME, len(cells) + 2) as bar:
+    descents = AGREEMENT if ctx.profile.name == "full" else ()
+    with ctx.progress(NAME, len(cells) + len(descents)) as bar:
         for cell in cells:
             bar.step(f"{cell.problem} {cell.note}")
             n, m, k = cell.size
@@ -187,7 +194,7 @@ def run(ctx: Context) -> None:
             for row in rows:
                 if row.get("method") in cell.modes_of:
                     budget.record((cell.problem, row["method"]), n * max(m, 1), row)
-        for problem in ("saddle", "particle"):
+        for problem in descents:
             bar.step(f"{problem}: full descents in the four variants")
             value_row(ctx, NAME, {"problem": problem, "n": 1, "m": 1, "k": 0},
                       Method("agreement", "nested"), lambda p=problem: _agreement(p))

@@ -23,6 +23,9 @@ from ..runner import Budget, Context, Extras, Fns, Method, timing_trial
 NAME = "jacobian_crossover"
 TITLE = "Jacobian crossover between the modes"
 SIZES = (1, 4, 16, 64, 256, 1024)
+# quick: eightfold steps with cells on both sides of the auto rule's boundary; the MLP (slower per
+# cell) on every other one
+QUICK_SIZES = {"tanh_affine": (1, 8, 64, 512), "mlp": (1, 64, 512)}
 METHODS = {  # method: (mode, chunk_size)
     "forward_chunked": ("forward", None),
     "forward_1": ("forward", 1),
@@ -33,8 +36,12 @@ METHODS = {  # method: (mode, chunk_size)
 
 def grid(profile: str) -> list[tuple[str, int, int]]:
     """(problem, n, m) triples for a profile."""
-    sizes = (1, 16) if profile == "tiny" else SIZES
-    return [(p, n, m) for p in VECTOR_PROBLEMS for n in sizes for m in sizes]
+    def sizes(problem: str) -> tuple[int, ...]:
+        if profile == "quick":
+            return QUICK_SIZES[problem]
+        return (1, 16) if profile == "tiny" else SIZES
+
+    return [(p, n, m) for p in VECTOR_PROBLEMS for n in sizes(p) for m in sizes(p)]
 
 
 def chunk_of(method: str, n: int, m: int) -> int:

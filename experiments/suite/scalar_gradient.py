@@ -34,7 +34,7 @@ def grid(profile: str) -> list[tuple[str, int]]:
     if profile == "tiny":
         sizes = {"rosenbrock": [10, 100, 1000], "speelpenning": [10, 100]}
     elif profile == "quick":
-        sizes = {"rosenbrock": _half_decades(10, 10**6), "speelpenning": _half_decades(10, 10**4)}
+        sizes = {"rosenbrock": _half_decades(10, 10**6), "speelpenning": _half_decades(10, 3000)}
     else:
         sizes = {"rosenbrock": _half_decades(10, 10**6), "speelpenning": _half_decades(10, 10**5)}
     return [(p, n) for p in PROBLEMS for n in sizes[p]]

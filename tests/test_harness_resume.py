@@ -247,3 +247,35 @@ def test_an_experiment_run_on_its_own_hashes_its_module(tmp_path: Path) -> None:
     assert ctx.code_version("memory") == machine.code_version("experiments.suite.memory")
     assert ctx.code_version("no_such_experiment") is None
     assert ctx.store("memory").code_version == ctx.code_version("memory")
+
+
+# ---- threads reach every process -------------------------------------------------------------------------
+def threads_target() -> object:
+    """A probe target (runs in the probe subprocess) reporting the thread settings it inherited."""
+    import os
+
+    from experiments.memory_probe import ProbeTarget
+
+    info = {"env_" + var: os.environ.get(var) for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                          "MKL_NUM_THREADS", machine.SETTING_ENV)}
+    info["used"] = machine.blas_runtime()["blas_threads_used"]
+    return ProbeTarget(lambda: None, info=info)
+
+
+def test_pinning_happens_before_numpy_and_reaches_probe_subprocesses() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; import experiments.machine as m; assert 'numpy' not in sys.modules; "
+            "m.pin_blas_threads('1'); import numpy; print(m.blas_runtime()['blas_threads_used'])")
+    res = subprocess.run([sys.executable, "-c", code], cwd=machine.REPO_ROOT, capture_output=True,
+                         text=True, timeout=300, env={k: v for k, v in machine.os.environ.items()
+                                                      if k not in machine.THREAD_ENV})
+    assert res.returncode == 0, res.stderr  # machine imports no numpy: run_all can pin first
+    assert res.stdout.strip() in ("1", "unknown")
+    from experiments.memory_probe import run_probe
+
+    machine.pin_blas_threads("1")
+    out = run_probe("tests.test_harness_resume:threads_target", {}, timeout_s=300)
+    assert out["env_OMP_NUM_THREADS"] == out["env_OPENBLAS_NUM_THREADS"] == "1"
+    assert out["env_" + machine.SETTING_ENV] == "1" and out["used"] in ("1", "unknown")

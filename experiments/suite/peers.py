@@ -17,7 +17,8 @@ Method names are ``"<tool>:<mode>"``. Each tool's result is checked before it is
 against the exact derivative, every other tool against ``modes`` (``check_err``; a row above
 ``runner.CHECK_TOL`` fails and is not timed). Building a tool's callable (tracing, CasADi graphs)
 is set-up, recorded in ``note``; jit compilation happens in the untimed warm-up call.
-``python -m experiments.suite.peers [--profile tiny|quick|full] [--out DIR]`` runs it alone.
+``python -m experiments.suite.peers [--profile tiny|quick|full] [--out DIR] [--blas-threads N]``
+runs it alone (BLAS pinned to one thread unless told otherwise, as ``run_all``).
 """
 
 from __future__ import annotations
@@ -307,7 +308,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", choices=sorted(PROFILES), default="quick")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[2] / "results")
     ap.add_argument("--force", action="store_true")
+    ap.add_argument("--blas-threads", default=machine.DEFAULT_BLAS_THREADS, metavar="N|default",
+                    help="BLAS/OpenMP threads (default 1, as run_all)")
     args = ap.parse_args(argv)
+    try:
+        machine.pin_blas_threads(machine.check_blas_threads(args.blas_threads))
+    except ValueError as exc:
+        ap.error(f"argument --blas-threads: {exc}")
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     info = machine.describe()

@@ -22,8 +22,8 @@ across the resamples: its geometric-mean slowdown is below the library rule's in
 ``ADOPT_SHARE`` of them, and below it by at least ``ADOPT_GAIN`` in the median resample.
 Otherwise a difference the resamples cannot confirm is noise, and the constants stay.
 
-``python -m experiments.calibration measure DIR --trials 3`` runs the grid three times (each run
-appends a trial of every cell) and writes the calibration; ``python -m experiments.calibration adopt
+``python -m experiments.calibration measure DIR --trials 3`` runs the full grid three times (each
+run appends a trial of every cell) and writes the calibration; ``python -m experiments.calibration adopt
 DIR`` reads ``DIR/cost_model_calibration.json``
 (written by ``analysis.write_calibration`` after each run), sets the constants of
 ``modes/cost_model.py`` to the fit if the criterion holds (``--force``: whatever it says), and
@@ -284,6 +284,10 @@ def calibrate(rows: pd.DataFrame, weight: float, offset: float, resamples: int =
     versions = sorted({str(v) for v in rows["code_version"].dropna()}) if "code_version" in rows else []
     machines = sorted({str(v) for v in rows["machine"].dropna()}) if "machine" in rows else []
     w_fit, n0_fit = (float(v) for v in rules[best])
+    ratios = (c.n - n0_fit) / c.m
+    below, above = ratios[ratios <= w_fit], ratios[ratios > w_fit]
+    w_range = [max(0.0, float(below.max())) if len(below) else 0.0,
+               float(above.min()) if len(above) else math.inf]
     return {
         "experiment": "jacobian_crossover", "pairing": f"{FORWARD} vs {REVERSE}",
         "problems": sorted(set(c.problem)), "cells": len(c),
@@ -301,7 +305,7 @@ def calibrate(rows: pd.DataFrame, weight: float, offset: float, resamples: int =
                 "right": int(right[best]), "mean_slowdown": float(slow[best]),
                 "right_interval": _interval(boot["fit_right"]),
                 "slowdown_interval": _interval(boot["fit_slow"]),
-                "same_choices_as_library": same},
+                "weight_range": w_range, "same_choices_as_library": same},
         "refit": {"weight_interval": _interval(boot["w"]), "offset_interval": _interval(boot["n0"]),
                   "right_interval": _interval(boot["refit_right"]),
                   "boundary": [{"m": int(m), "n": w_fit * m + n0_fit, "interval": _interval(bounds[m])}
@@ -352,13 +356,13 @@ def sentences(rec: dict[str, Any]) -> dict[str, str]:
                    f"{_n(old['mean_slowdown'], 4)}): they were better in {rec['fit_better_share']:.0%} "
                    f"of {rec['resamples']} resamples, by {rec['median_gain']:.1%} in the median one")
     elif fit["same_choices_as_library"]:
-        verdict = "the best fit on these cells makes the same choices"
+        verdict = f"the best fit on these cells makes the same choices{_range(fit)}"
     else:
         outcome = ("it meets the criterion" if rec["adopt"] else "it does not meet the criterion")
         if rec.get("held_back"):
             outcome = f"it meets the criterion but was not adopted: {rec['held_back']}"
         verdict = (f"the best fit, n <= {_n(fit['REVERSE_WEIGHT'])} m + {_n(fit['FORWARD_OFFSET'])} "
-                   f"({fit['right']} of {cells} cells, slowdown {_n(fit['mean_slowdown'], 4)}), was "
+                   f"({fit['right']} of {cells} cells, slowdown {_n(fit['mean_slowdown'], 4)}{_range(fit)}), was "
                    f"better in {rec['fit_better_share']:.0%} of {rec['resamples']} resamples, by "
                    f"{rec['median_gain']:.1%} in the median one: {outcome}")
     b = rec["refit"]["boundary"]
@@ -367,6 +371,16 @@ def sentences(rec: dict[str, Any]) -> dict[str, str]:
     return {"data": data, "rule": rule, "verdict": verdict,
             "boundary": f"the boundary n = w m + n0 refitted on each resample lies {spread}",
             "criterion": f"criterion for changing the constants: {rec['criterion']}"}
+
+
+def _range(fit: dict[str, Any]) -> str:
+    """``"; with n0 = c, every w with a <= w < b makes the same choices"``: how finely the grid of
+    cells pins the weight down."""
+    r = fit.get("weight_range")
+    if not r:
+        return ""
+    bound = f"w >= {_n(r[0])}" if r[1] is None or not math.isfinite(r[1]) else f"{_n(r[0])} <= w < {_n(r[1])}"
+    return f"; with n0 = {_n(fit['FORWARD_OFFSET'])}, every w with {bound} makes the same choices"
 
 
 def _wrap(text: str, width: int = 100) -> list[str]:
@@ -456,7 +470,7 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-def measure(out_dir: Path, trials: int = 3, profile: str = "quick", resamples: int = RESAMPLES) -> Path | None:
+def measure(out_dir: Path, trials: int = 3, profile: str = "full", resamples: int = RESAMPLES) -> Path | None:
     """Run ``run_all.py --only jacobian_crossover --force`` ``trials`` times into ``out_dir`` (each
     pass adds a trial of every cell, rows appended), then write the calibration. Trials measured by
     different code (a content hash in ``code_version``) are never pooled: the calibration uses
@@ -483,7 +497,9 @@ def main(argv: list[str] | None = None) -> int:
                                         "write DIR/cost_model_calibration.json")
     me.add_argument("dir", type=Path)
     me.add_argument("--trials", type=int, default=3, help="passes over the grid (default 3)")
-    me.add_argument("--profile", default="quick", choices=("tiny", "quick", "full"))
+    me.add_argument("--profile", default="full", choices=("tiny", "quick", "full"),
+                    help="the grid (default full: n, m in 1, 4, ..., 1024; quick's four sizes pin the "
+                         "weight down only coarsely)")
     a = sub.add_parser("adopt", help="update modes/cost_model.py and its record from DIR's calibration")
     a.add_argument("dir", type=Path, help="an output directory of run_all.py")
     a.add_argument("--force", action="store_true", help="take the fit even if the criterion fails")

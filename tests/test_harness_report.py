@@ -382,6 +382,9 @@ def test_clearly_better_fit_is_adopted() -> None:
     assert rec["fit_better_share"] >= calibration.ADOPT_SHARE and rec["adopt"]
     lo, hi = rec["refit"]["weight_interval"]
     assert lo <= rec["fit"]["REVERSE_WEIGHT"] <= hi
+    # sizes in powers of 4: every 1 <= w < 4 (with n0 = 0) makes the right choices
+    assert rec["fit"]["FORWARD_OFFSET"] == 0.0 and rec["fit"]["weight_range"] == [1.0, 4.0]
+    assert "every w with 1 <= w < 4 makes the same choices" in calibration.sentences(rec)["verdict"]
 
 
 def test_noise_level_difference_is_not_adopted() -> None:

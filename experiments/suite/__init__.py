@@ -14,8 +14,8 @@ from collections.abc import Iterator, Mapping
 from types import ModuleType
 from typing import NamedTuple
 
-ORDER = ("seed", "scalar_gradient", "jacobian_crossover", "memory", "overhead", "gradient_cost",
-         "checkpointing", "benchmarks", "peers")
+ORDER = ("seed", "scalar_gradient", "jacobian_crossover", "batched_reverse", "memory", "overhead",
+         "gradient_cost", "second_order", "sparse_jacobian", "checkpointing", "benchmarks", "peers")
 
 
 class _Experiments(Mapping[str, ModuleType]):
@@ -54,15 +54,18 @@ EXPECTED: dict[str, dict[str, Cost]] = {
     "tiny": {"seed": Cost(4, 0, 4), "scalar_gradient": Cost(8, 13), "jacobian_crossover": Cost(6, 32),
              "memory": Cost(8, 5), "overhead": Cost(15, 30), "gradient_cost": Cost(3, 5),
              "checkpointing": Cost(8, 8, 0.3), "benchmarks": Cost(20, 43), "peers": Cost(20, 40, 0.4),
-             "library_speed": Cost(16, 0, 16)},
+             "library_speed": Cost(16, 0, 16), "batched_reverse": Cost(1, 10), "second_order": Cost(8, 30),
+             "sparse_jacobian": Cost(3, 40)},
     "quick": {"seed": Cost(4.4, 0, 4.4), "scalar_gradient": Cost(14.0, 46),
               "jacobian_crossover": Cost(27.8, 125), "memory": Cost(25.8, 13), "overhead": Cost(21.5, 38),
               "gradient_cost": Cost(6.4, 41), "checkpointing": Cost(19.9, 20, 0.5),
-              "benchmarks": Cost(21.7, 43), "peers": Cost(31.4, 62, 0.4), "library_speed": Cost(16.4, 0, 16.4)},
+              "benchmarks": Cost(21.7, 43), "peers": Cost(31.4, 62, 0.4), "library_speed": Cost(16.4, 0, 16.4),
+              "batched_reverse": Cost(8.0, 10), "second_order": Cost(12.3, 44), "sparse_jacobian": Cost(14.7, 70)},
     "full": {"seed": Cost(5, 0, 5), "scalar_gradient": Cost(300, 54), "jacobian_crossover": Cost(400, 360),
              "memory": Cost(900, 55), "overhead": Cost(120, 57), "gradient_cost": Cost(150, 114),
              "checkpointing": Cost(1500, 140, 20), "benchmarks": Cost(2400, 150, 600),
-             "peers": Cost(1800, 600, 1), "library_speed": Cost(40, 0, 40)},
+             "peers": Cost(1800, 600, 1), "library_speed": Cost(40, 0, 40), "batched_reverse": Cost(32, 35),
+             "second_order": Cost(900, 150), "sparse_jacobian": Cost(400, 280)},
 }
 # start-up (machine description, code hashes) and the calibration, plots and report at the end
 STARTUP_S = {"tiny": 15.0, "quick": 17.0, "full": 60.0}

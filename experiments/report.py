@@ -367,8 +367,8 @@ def _claim2(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
         forward = ("forward mode's peak is flat in k" if fw["peak_flat"] else
                    f"forward mode {num(fw['peak_bytes_per_op'])} bytes per operation")
         lines.append(
-            f"\n* **{problem}** ({what}): {reverse}; {forward}, its peak "
-            f"{'staying at' if nbytes(fw['peak_min']) == nbytes(fw['peak_max']) else 'between'} "
+            f"\n* **{problem}** ({what}): {reverse}; {forward}, "
+            f"{'staying at' if nbytes(fw['peak_min']) == nbytes(fw['peak_max']) else 'its peak between'} "
             f"{span(fw['peak_min'], fw['peak_max'], nbytes).replace(' to ', ' and ')} up to k = {size(fw['k_max'])}, "
             f"where reverse mode peaks at {nbytes(rv['peak_at_k_max'])} "
             f"({num(rv['peak_at_k_max'] / max(fw['peak_at_k_max'], 1.0))} × forward).")

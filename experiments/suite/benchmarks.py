@@ -1,7 +1,7 @@
 """``benchmarks``: the ADBench / GradBench problems, derivative time / objective time in each mode.
 
 For each problem of ``experiments.adbench`` at a few sizes (quick profile: the smallest, hand
-tracking at 25 points, and of the nested problems saddle only), the
+tracking at 10 points, and of the nested problems saddle only), the
 objective (``f``) and every derivative method of the problem (forward, reverse, and the
 structure-exploiting ones: chunked forward / batched reverse for ht, per-observation blocks for
 ba, forward-over-reverse for kmeans) are timed interleaved in one process, so each ratio is paired
@@ -123,7 +123,7 @@ def grid(profile: str) -> list[Cell]:
                            (layers, c, 14), f"l={layers}, c={c}, b=14", 8 * 14 * layers + 42,
                            200 * c * layers * 14))
     for comp in (False, True):
-        for npts in sizes([25], [100, 400, 1600]):  # quick: row-by-row reverse took 20 s a cell at 100
+        for npts in sizes([10], [100, 400, 1600]):  # quick: row-by-row reverse took 20 s a cell at 100
             name = "ht-complicated" if comp else "ht-simple"
             cells.append(_cell(name, ht, "jacobian",
                                lambda npts=npts, comp=comp: ht.generate(npts, comp), (npts, 544, 26),

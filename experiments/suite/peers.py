@@ -72,11 +72,11 @@ def _square(sizes: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
 GRIDS: dict[str, Grid] = {
     "tiny": Grid((10, 1000), ((16, 2), (2, 16)), 10_000, (10,), ((100, 150),), False, 1, 2.0, 1e6,
                  casadi_build=False),
-    # quick: two chain lengths a hundredfold apart; checkpointing timed; its memory and CasADi's
+    # quick: two chain lengths thirtyfold apart; checkpointing timed; its memory and CasADi's
     # memory with the graph build in --full only (fresh subprocesses that import every tool cost
     # 3-4 s each on 2 loaded cores)
     "quick": Grid((10, 1000, 100_000, 1_000_000), ((4, 4), (4, 512), (64, 64), (512, 4), (512, 512)),
-                  10_000, (10, 1000),
+                  10_000, (10, 300),
                   ((3000, 300),), False, 1, 5.0, 2e6, casadi_build=False),
     "full": Grid((10, 30, 100, 300, 1000, 3000, 10_000, 30_000, 100_000, 300_000, 1_000_000),
                  _square((1, 4, 16, 64, 256, 1024)), 10_000, (1, 10, 100, 300, 1000, 3000),

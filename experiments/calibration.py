@@ -351,18 +351,20 @@ def sentences(rec: dict[str, Any]) -> dict[str, str]:
             f"({interval_text(lib['slowdown_interval'], lambda v: _n(v, 4), pct)}) over always picking the faster")
     if "replaced" in rec:
         old = rec["replaced"]
-        verdict = (f"these constants replaced n <= {_n(old['REVERSE_WEIGHT'])} m + "
+        verdict = (f"these constants{f' ({_range(fit)})' if _range(fit) else ''} "
+                   f"replaced n <= {_n(old['REVERSE_WEIGHT'])} m + "
                    f"{_n(old['FORWARD_OFFSET'])} ({old['right']} of {cells} cells, slowdown "
                    f"{_n(old['mean_slowdown'], 4)}): they were better in {rec['fit_better_share']:.0%} "
                    f"of {rec['resamples']} resamples, by {rec['median_gain']:.1%} in the median one")
     elif fit["same_choices_as_library"]:
-        verdict = f"the best fit on these cells makes the same choices{_range(fit)}"
+        verdict = f"the best fit on these cells makes the same choices{f'; {_range(fit)}' if _range(fit) else ''}"
     else:
         outcome = ("it meets the criterion" if rec["adopt"] else "it does not meet the criterion")
         if rec.get("held_back"):
             outcome = f"it meets the criterion but was not adopted: {rec['held_back']}"
         verdict = (f"the best fit, n <= {_n(fit['REVERSE_WEIGHT'])} m + {_n(fit['FORWARD_OFFSET'])} "
-                   f"({fit['right']} of {cells} cells, slowdown {_n(fit['mean_slowdown'], 4)}{_range(fit)}), was "
+                   f"({fit['right']} of {cells} cells, slowdown {_n(fit['mean_slowdown'], 4)}"
+                   f"{f'; {_range(fit)}' if _range(fit) else ''}), was "
                    f"better in {rec['fit_better_share']:.0%} of {rec['resamples']} resamples, by "
                    f"{rec['median_gain']:.1%} in the median one: {outcome}")
     b = rec["refit"]["boundary"]
@@ -374,13 +376,13 @@ def sentences(rec: dict[str, Any]) -> dict[str, str]:
 
 
 def _range(fit: dict[str, Any]) -> str:
-    """``"; with n0 = c, every w with a <= w < b makes the same choices"``: how finely the grid of
-    cells pins the weight down."""
+    """``"with n0 = c, every w with a <= w < b makes the same choices"`` (how finely the cells pin
+    the weight down), or '' when the record does not say."""
     r = fit.get("weight_range")
     if not r:
         return ""
     bound = f"w >= {_n(r[0])}" if r[1] is None or not math.isfinite(r[1]) else f"{_n(r[0])} <= w < {_n(r[1])}"
-    return f"; with n0 = {_n(fit['FORWARD_OFFSET'])}, every w with {bound} makes the same choices"
+    return f"with n0 = {_n(fit['FORWARD_OFFSET'])}, every w with {bound} makes the same choices"
 
 
 def _wrap(text: str, width: int = 100) -> list[str]:

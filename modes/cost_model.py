@@ -15,13 +15,14 @@ Calibration (generated from ``modes/cost_model_calibration.json`` by ``python -m
 experiments.calibration adopt``; do not edit by hand): 72 cells of the ``jacobian_crossover``
 experiment (mlp, tanh_affine; n in 1, 4, 16, 64, 256, 1024; m likewise), 2 trial(s) per cell of 10
 interleaved rounds in all, measured 2026-12-03 on machine ``9c7ce9218f43``, code version
-``896ae8d8d6-63034cb89a``. With these constants the rule n <= 1.68 m + 64 picks the faster mode in
-68 of 72 cells (bootstrap: 95% interval 68 to 70), a geometric-mean slowdown of 1.018 (95% interval
-1.014 to 1.023) over always picking the faster; the best fit on these cells makes the same choices
-(criterion for changing the constants: the fit's geometric-mean slowdown is below the library rule's
-in at least 95% of the resamples and by at least 1% in the median one); the boundary n = w m + n0
-refitted on each resample lies at m = 1, n = 65.7 (65.7 in at least 95% of the resamples); at m =
-1024, n = 1.78e+03 (1.78e+03 in at least 95% of the resamples).
+``2716c6e549-0684ecf16c``. With these constants the rule n <= 0.375 m + 64 picks the faster mode in
+70 of 72 cells (bootstrap: 95% interval 68 to 70), a geometric-mean slowdown of 1.006 (95% interval
+1.005 to 1.019) over always picking the faster; these constants (with n0 = 64, every w with 0.188 <=
+w < 0.75 makes the same choices) replaced n <= 1.68 m + 64 (68 of 72 cells, slowdown 1.022): they
+were better in 99% of 1000 resamples, by 1.3% in the median one (criterion for changing the
+constants: the fit's geometric-mean slowdown is below the library rule's in at least 95% of the
+resamples and by at least 1% in the median one); the boundary n = w m + n0 refitted on each resample
+lies at m = 1, n = 64.4 (95% interval 64.4 to 64.8); at m = 1024, n = 448 (95% interval 448 to 923).
 .. calibration:end
 """
 
@@ -30,7 +31,7 @@ from __future__ import annotations
 import math
 
 # calibration:start
-REVERSE_WEIGHT = 1.68
+REVERSE_WEIGHT = 0.375
 FORWARD_OFFSET = 64
 # calibration:end
 # Cap on the number of tangent (or cotangent) entries one chunk carries per intermediate.

@@ -342,10 +342,12 @@ def make_all(out_dir: Path) -> list[Path]:
     jobs = [
         (plot_scalar_time, "scalar_gradient", "scalar_gradient_time", {}),
         (plot_scalar_ratio, "scalar_gradient", "scalar_gradient_ratio", {"speelpenning": speel}),
-        (plot_jacobian_heatmap, "jacobian_crossover", "jacobian_heatmap", {}),
+        (plot_jacobian_heatmap, "jacobian_crossover", "jacobian_heatmap", {}),  # every trial pooled
         (plot_memory, "memory", "memory", {"chain": chain}),
         (plot_gradient_cost, "gradient_cost", "gradient_cost", {}),
     ]
+    if len(frames["jacobian_crossover"]):
+        frames["jacobian_crossover"] = analysis.pooled_rows(out_dir)
     written = []
     for fn, table, fig, extra in jobs:
         if len(frames[table]):

@@ -384,9 +384,14 @@ def _claim2(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
 
 def _crossover_record(out_dir: Path, df: pd.DataFrame) -> dict[str, Any] | None:
     """The calibration of this report's Jacobian rows: the file ``write_calibration`` wrote if it
-    describes exactly these rows, else computed now (the same function)."""
+    describes exactly these rows against the constants in force, else computed now (the same
+    function)."""
     rec = analysis.read_calibration(out_dir)
     d = analysis.ok(df)
+    lib = (rec or {}).get("library", {})
+    if (lib.get("REVERSE_WEIGHT"), lib.get("FORWARD_OFFSET")) != (analysis.library_weight(),
+                                                                   analysis.current_offset()):
+        rec = None  # written against constants no longer in force: evaluate the rule in force
     if rec is not None and len(d):
         stamps = d["timestamp"].dropna().astype(str)
         versions = ", ".join(sorted({str(v) for v in df["code_version"].dropna()}))
@@ -399,12 +404,14 @@ def _crossover_record(out_dir: Path, df: pd.DataFrame) -> dict[str, Any] | None:
 def _jacobian(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
     df = frames["jacobian_crossover"]
     rec = _crossover_record(out_dir, df) if len(analysis.ok(df)) else None
+    df = analysis.pooled_rows(out_dir) if rec is not None else df  # every trial, as calibrated
     if rec is None:
         return "## Jacobian crossover\n\nNo data.\n"
     lines = ["## The Jacobian crossover between the modes\n",
              "A full Jacobian of f: R^n -> R^m costs about n forward directions or m reverse sweeps, so "
              "the n = m line is the naive boundary. Measured, per problem (`log2(t_forward / t_reverse)` "
-             "> 0 means reverse mode is faster):\n"]
+             "> 0 means reverse mode is faster; each time the median over the rounds of every trial of "
+             "its cell, as calibrated):\n"]
     for problem in dict.fromkeys(analysis.ok(df)["problem"]):
         for pairing, (fwd, rev) in analysis.PAIRINGS.items():
             cp = analysis.crossover_points(analysis.log2_ratio_grid(df, problem, pairing))
@@ -432,7 +439,7 @@ def _jacobian(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
            if math.isfinite(rec["crossing_n_over_m"] or math.nan) else "; no crossing was measured")
         + f". The {s['criterion']}.")
     lines.append("\n" + _library_statement(out_dir, rec))
-    mistakes = analysis.auto_mistakes(df, rec["library"]["REVERSE_WEIGHT"])
+    mistakes = analysis.auto_mistakes(df, rec["library"]["REVERSE_WEIGHT"], offset=rec["library"]["FORWARD_OFFSET"])
     one = analysis.calibrate(df, "one_at_a_time", rec["library"]["REVERSE_WEIGHT"])
     if one is not None:
         lines.append(

@@ -229,7 +229,7 @@ def plot_jacobian_heatmap(df: pd.DataFrame, path: Path, rule: tuple[float, float
                                                    label="the library rule picks the slower mode"))
             handles, labels = ax.get_legend_handles_labels()
             legend.update(zip(labels, handles))
-    fig.subplots_adjust(left=0.07, right=0.84, bottom=1.35 / height, top=1 - 0.55 / height, wspace=0.28,
+    fig.subplots_adjust(left=0.07, right=0.84, bottom=1.35 / height, top=1 - 0.85 / height, wspace=0.28,
                         hspace=0.3)
     if image is not None:
         cax = fig.add_axes((0.87, 0.15, 0.025, 0.7))

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Run every experiment, then write the tables, plots and report: ``python experiments/run_all.py``.
 
-Default: the quick profile (about 4 minutes on 2 cores). ``--full``: the complete grids. The run
+Default: the quick profile (3-4 minutes on 2 cores). ``--full``: the complete grids. The run
 says at the start how long it expects to take.
 ``--only NAME`` (repeatable), ``--out DIR`` (default ``results/``), ``--repeats N`` (timed rounds,
 at least 5), ``--force`` (remeasure trials already recorded), ``--timeout S`` (seconds per trial,
@@ -257,13 +257,12 @@ def done_line(name: str, seconds: float, log: RunLog) -> str:
     if t is None:
         return f"{name}: {seconds:.1f} s"
     text = f"{name}: {seconds:.1f} s; measured {t.measured} trial(s), reused {t.reused}"
+    if t.reused:
+        text += " (recorded earlier on this machine by this code; --force remeasures them)"
     if t.skipped:
         text += f", {t.skipped} skipped"
     if t.checked:
         text += f", {t.checked} check(s) rerun (checks run every time)"
-    if t.reused:
-        text += (f" (the reused ones were recorded earlier on this machine by this code; "
-                 f"--force remeasures them)")
     return text
 
 

@@ -45,27 +45,28 @@ class Cost(NamedTuple):
 
 
 # profile -> experiment -> Cost, measured on the 2-core reference machine while other work loaded it
-# (load average 2.5-3): quick and tiny are one run each into an empty folder (quick: 207 s in all);
+# (load average 2-3): quick and tiny are one run each into an empty folder (quick: 202 s in all);
 # full is rough, the quick per-trial times scaled by its number of trials and its longer timed
 # batches (no full run was timed here). ``run_all`` sums the experiments it runs, each scaled by
 # the share of its trials not yet recorded, plus ``STARTUP_S``. ``library_speed`` (the lead's
 # module) is timed in full every run.
 EXPECTED: dict[str, dict[str, Cost]] = {
     "tiny": {"seed": Cost(4, 0, 4), "scalar_gradient": Cost(8, 13), "jacobian_crossover": Cost(6, 32),
-             "memory": Cost(8, 5), "overhead": Cost(15, 30), "gradient_cost": Cost(3, 5),
-             "checkpointing": Cost(8, 8, 0.3), "benchmarks": Cost(20, 43), "peers": Cost(20, 40, 0.4),
-             "library_speed": Cost(16, 0, 16), "batched_reverse": Cost(1, 10), "second_order": Cost(8, 30),
+             "memory": Cost(4, 5), "overhead": Cost(10, 30), "gradient_cost": Cost(3, 5),
+             "checkpointing": Cost(5, 8, 0.3), "benchmarks": Cost(15, 43), "peers": Cost(15, 40, 0.4),
+             "library_speed": Cost(16, 0, 16), "batched_reverse": Cost(1, 10), "second_order": Cost(5, 30),
              "sparse_jacobian": Cost(3, 40)},
-    "quick": {"seed": Cost(4.4, 0, 4.4), "scalar_gradient": Cost(14.0, 46),
-              "jacobian_crossover": Cost(27.8, 125), "memory": Cost(25.8, 13), "overhead": Cost(21.5, 38),
-              "gradient_cost": Cost(6.4, 41), "checkpointing": Cost(19.9, 20, 0.5),
-              "benchmarks": Cost(21.7, 43), "peers": Cost(31.4, 62, 0.4), "library_speed": Cost(16.4, 0, 16.4),
-              "batched_reverse": Cost(8.0, 10), "second_order": Cost(12.3, 44), "sparse_jacobian": Cost(14.7, 70)},
+    "quick": {"seed": Cost(3.6, 0, 3.6), "scalar_gradient": Cost(12.7, 46),
+              "jacobian_crossover": Cost(27.9, 125), "batched_reverse": Cost(7.0, 10),
+              "memory": Cost(7.6, 13), "overhead": Cost(16.4, 38), "gradient_cost": Cost(5.5, 41),
+              "second_order": Cost(7.6, 44), "sparse_jacobian": Cost(28.2, 72),
+              "checkpointing": Cost(10.0, 20, 0.9), "benchmarks": Cost(13.6, 43),
+              "peers": Cost(22.0, 62, 0.5), "library_speed": Cost(17.8, 0, 17.8)},
     "full": {"seed": Cost(5, 0, 5), "scalar_gradient": Cost(300, 54), "jacobian_crossover": Cost(400, 360),
-             "memory": Cost(900, 55), "overhead": Cost(120, 57), "gradient_cost": Cost(150, 114),
-             "checkpointing": Cost(1500, 140, 20), "benchmarks": Cost(2400, 150, 600),
-             "peers": Cost(1800, 600, 1), "library_speed": Cost(40, 0, 40), "batched_reverse": Cost(32, 35),
+             "memory": Cost(300, 55), "overhead": Cost(100, 57), "gradient_cost": Cost(150, 114),
+             "checkpointing": Cost(1200, 140, 20), "benchmarks": Cost(2400, 150, 600),
+             "peers": Cost(1500, 600, 1), "library_speed": Cost(40, 0, 40), "batched_reverse": Cost(32, 35),
              "second_order": Cost(900, 150), "sparse_jacobian": Cost(400, 280)},
 }
 # start-up (machine description, code hashes) and the calibration, plots and report at the end
-STARTUP_S = {"tiny": 15.0, "quick": 17.0, "full": 60.0}
+STARTUP_S = {"tiny": 15.0, "quick": 22.0, "full": 60.0}

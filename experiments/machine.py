@@ -126,7 +126,8 @@ def _thread_functions(path: str) -> tuple[ctypes._CFuncPtr | None, ctypes._CFunc
     if "mkl" in Path(path).name.lower():
         return getattr(lib, "MKL_Get_Max_Threads", None), getattr(lib, "MKL_Set_Num_Threads", None)
     if "blis" in Path(path).name.lower():
-        return getattr(lib, "bli_thread_get_num_threads", None), getattr(lib, "bli_thread_set_num_threads", None)
+        return (getattr(lib, "bli_thread_get_num_threads", None),
+                getattr(lib, "bli_thread_set_num_threads", None))
     for prefix in _OPENBLAS_PREFIXES:
         for suffix in _OPENBLAS_SUFFIXES:
             get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)

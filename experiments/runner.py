@@ -135,8 +135,9 @@ class Context:
 
     ``code_versions``: experiment name -> the code version its rows carry and must match to be
     reused (``machine.code_version``); an experiment missing from it falls back to
-    ``machine["code_version"]`` (tests give a fixed one), else to the hash of its suite module. ``blas_threads``: the BLAS thread setting
-    recorded in every row (``machine["blas_threads"]`` if unset).
+    ``machine["code_version"]`` (tests give a fixed one), else to the hash of its suite module.
+    ``blas_threads``: the BLAS thread setting recorded in every row (``machine["blas_threads"]`` if
+    unset).
     """
 
     out_dir: Path

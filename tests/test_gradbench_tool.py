@@ -138,10 +138,10 @@ def test_mode_decides_the_method():
             {"id": 0, "kind": "evaluate", "module": "ht", "function": "jacobian",
              "input": ht.generate(npts=2, complicated=False, verts=10)})
         assert r["method"] == method
-    reverse = Session("reverse", track_tape=True).handle(
-        {"id": 1, "kind": "evaluate", "module": "gmm", "function": "jacobian", "input": gmm.generate(2, 2, 5)})
-    forward = Session("forward", track_tape=True).handle(
-        {"id": 1, "kind": "evaluate", "module": "gmm", "function": "jacobian", "input": gmm.generate(2, 2, 5)})
+    message = {"id": 1, "kind": "evaluate", "module": "gmm", "function": "jacobian",
+               "input": gmm.generate(2, 2, 5)}
+    reverse = Session("reverse", track_tape=True).handle(message)
+    forward = Session("forward", track_tape=True).handle(message)
     assert reverse["tape_bytes"] > 0 and forward["tape_bytes"] == 0
     assert reverse["tape_scope"] == "evaluation"
     primal = Session("reverse").handle({"id": 2, "kind": "evaluate", "module": "gmm", "function": "objective",

@@ -160,8 +160,8 @@ def _tree(root: Path) -> None:
         (root / rel).write_text(text)
 
 
-def test_code_version_follows_the_experiment_and_modes_not_the_report(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_code_version_follows_the_experiment_and_modes_not_the_report(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _tree(tmp_path)
     monkeypatch.setattr(machine, "REPO_ROOT", tmp_path)
     files = {p.relative_to(tmp_path).as_posix() for p in machine.experiment_files("experiments.suite.exp")}
@@ -184,7 +184,8 @@ def test_real_experiments_hash_their_own_modules() -> None:
     files = {p.name for p in machine.experiment_files("experiments.suite.memory")}
     assert {"memory.py", "runner.py", "timing.py", "memory_probe.py", "problems.py"} <= files
     assert not files & {"report.py", "analysis.py", "plots.py", "memory_report.py", "store.py"}
-    peers = {p.relative_to(machine.REPO_ROOT).as_posix() for p in machine.experiment_files("experiments.suite.peers")}
+    peers = {p.relative_to(machine.REPO_ROOT).as_posix()
+             for p in machine.experiment_files("experiments.suite.peers")}
     assert "experiments/peers/casadi_peer.py" in peers  # loaded by name: the subpackage counts whole
 
 

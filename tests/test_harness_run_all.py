@@ -71,8 +71,8 @@ def test_run_all_tiny_resume_and_force(tmp_path: Path) -> None:
     assert len((out / "memory.csv").read_text().splitlines()) == lines_before  # all resumed
     assert _tally(again.stderr, "memory") == (0, int(measured.sum()))
     assert "--force remeasures them" in again.stderr
-    assert re.search(r"^seed: [\d.]+ s; measured 0 trial\(s\), reused 0, [4-9] check\(s\) rerun", again.stderr,
-                     re.M), again.stderr  # checks (value rows) run every time, and say so
+    seed_line = r"^seed: [\d.]+ s; measured 0 trial\(s\), reused 0, [4-9] check\(s\) rerun"
+    assert re.search(seed_line, again.stderr, re.M), again.stderr  # checks run every time, and say so
     assert "in all: measured 0 trial(s)" in again.stderr and "nothing was remeasured" in again.stderr
     assert "already recorded here that it will reuse" in again.stderr  # the estimate knew
 

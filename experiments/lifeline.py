@@ -45,6 +45,15 @@ def _watch(parent_pid: int) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def detach_forked_child(parent_pid: int) -> None:
+    """First thing in a forked worker or probe: its own process group (a terminal's Ctrl-C reaches
+    the run only), the default actions for SIGTERM/SIGINT, and death with ``parent_pid``."""
+    os.setpgid(0, 0)
+    for s in STOP_SIGNALS:
+        signal.signal(s, signal.SIG_DFL)
+    die_with_parent(parent_pid)
+
+
 def die_with_parent(parent_pid: int | None = None) -> str:
     """End this process when ``parent_pid`` (default: the current parent) ends.
 

@@ -217,10 +217,7 @@ def _probe_child(spec: dict[str, Any], server: int) -> None:
     """The forked probe: its own process group, dies with the server, then one probe; never returns."""
     code = 1
     try:
-        os.setpgid(0, 0)
-        for s in lifeline.STOP_SIGNALS:
-            signal.signal(s, signal.SIG_DFL)
-        lifeline.die_with_parent(server)
+        lifeline.detach_forked_child(server)
         err = os.open(spec["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         for fd in (1, 2):  # the server's stdout is its answer channel: nothing else may reach it
             os.dup2(err, fd)

@@ -108,10 +108,7 @@ def _run_here(body: Callable[[Callable[[Any], None]], Any]) -> Outcome:
 def _child(body: Callable[[Callable[[Any], None]], Any], w: int, parent: int) -> None:
     code = 0
     try:
-        os.setpgid(0, 0)
-        for s in lifeline.STOP_SIGNALS:
-            signal.signal(s, signal.SIG_DFL)
-        lifeline.die_with_parent(parent)
+        lifeline.detach_forked_child(parent)
         value = body(lambda obj: _send(w, "partial", obj))
         _send(w, "done", value)
     except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent

@@ -149,7 +149,7 @@ def _forward_jacobian(f: Callable[..., Any], args: list, argnums: tuple[int, ...
         shapes.append(shape)
         size = _size(shape)
         n += size
-        biggest = max(biggest, size * _enclosing_directions(a))
+        biggest = max(biggest, size * _enclosing_directions(a) if isinstance(a, Traced) else size)
     k = chunk_size or cost_model.default_chunk(n, biggest)
     out = None
     parts = []

@@ -11,6 +11,7 @@ import pytest
 
 import modes
 from modes.api import SECOND_ORDER_MODES
+from test_hand_values import rosenbrock_hessian_by_hand
 
 RNG = np.random.default_rng(7)
 
@@ -19,15 +20,7 @@ def rosenbrock(x: Any) -> Any:
     return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
 
 
-def rosenbrock_hessian(x: np.ndarray) -> np.ndarray:  # by hand
-    n = x.size
-    h = np.zeros((n, n))
-    for i in range(n - 1):
-        h[i, i] += 1200 * x[i] ** 2 - 400 * x[i + 1] + 2
-        h[i, i + 1] += -400 * x[i]
-        h[i + 1, i] += -400 * x[i]
-        h[i + 1, i + 1] += 200
-    return h
+rosenbrock_hessian = rosenbrock_hessian_by_hand
 
 
 W1 = RNG.standard_normal((6, 4))

@@ -12,6 +12,10 @@ A primitive is a plain numpy implementation plus its derivative rules, in one of
   ``g`` may carry leading batch axes (a forward "chunk" or a batch of cotangents): rules address
   the trailing axes only.
 
+Every primitive also states the arithmetic cost of one evaluation, ``cost(ans, *args, **kw) -> int``
+from shapes only (``modes.flops``): by default one operation per element of ``ans`` for the
+partials form and 0 (data movement) for the jvp/vjp form; primitives that compute more state theirs.
+
 Rules are written with numpy calls on possibly traced values, so they can be differentiated again.
 """
 
@@ -23,6 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .errors import RuleError
+from .flops import moves_data, one_per_element
 
 Rule = Callable[..., Any]
 
@@ -45,7 +50,7 @@ class Primitive:
     user: bool = False
 
     __slots__ = ("fn", "name", "partials", "reads", "jvp", "vjp", "linear", "vjp_accumulate",
-                 "variadic", "nargs", "__dict__")
+                 "variadic", "nargs", "cost_rule", "__dict__")
 
     def __init__(
         self,
@@ -56,8 +61,10 @@ class Primitive:
         vjp: Sequence[Rule | None] | None = None,
         linear: bool = False,
         vjp_accumulate: Rule | None = None,
+        cost: Rule | None = None,
     ) -> None:
-        """See the module docstring for the two forms of rules."""
+        """See the module docstring for the two forms of rules; ``cost`` is the count rule
+        ``cost(ans, *args, **kw) -> int`` (None: the default of the form, see ``cost``)."""
         if partials is not None and (jvp is not None or vjp is not None):
             raise RuleError(f"primitive {name!r}: give either partials=... or jvp=.../vjp=..., not both")
         if partials is None and (jvp is None or vjp is None):
@@ -89,7 +96,26 @@ class Primitive:
         rules = self.partials if self.partials is not None else (
             None if self.variadic else self.vjp)
         self.nargs = None if rules is None else len(rules)
+        # Operations one evaluation performs, from shapes (None: the default of the form). Read only
+        # by the operation counter, never while evaluating.
+        self.cost_rule = cost
 
+    def cost(self, ans: Any, args: Sequence[Any], kwargs: dict) -> int:
+        """Arithmetic operations (adds, multiplies, divisions, comparisons, transcendental calls,
+        one per scalar) of one evaluation that returned ``ans`` from ``args``, ``kwargs``.
+
+        Reads only shapes: ``ans`` and ``args`` may be numbers, arrays, ``ShapeOnly`` or traced
+        values. Without a stated rule: one per element of ``ans`` for an elementwise (partials)
+        primitive, 0 for a structural one (it only moves data).
+        """
+        rule = self.cost_rule
+        if rule is None:
+            rule = one_per_element if self.partials is not None else moves_data
+        n = rule(ans, *args, **kwargs)
+        if isinstance(n, bool) or int(n) != n or n < 0:
+            raise RuleError(f"primitive {self.name!r}: its cost rule returned {n!r}; it must return "
+                            "a non-negative integer count of operations")
+        return int(n)
 
     def vjp_rule(self, i: int) -> Rule | None:
         """The cotangent map for argument ``i``: ``rule(g, ans, *args, **kw)``, or None."""
@@ -201,6 +227,7 @@ def primitive(
     jvp: Sequence[Rule | None] | Rule | None = None,
     vjp: Sequence[Rule | None] | None = None,
     linear: bool = False,
+    cost: Rule | None = None,
 ) -> Primitive:
     """Register ``fn`` as a primitive that works on plain arrays and on traced values of both modes.
 
@@ -208,7 +235,9 @@ def primitive(
     Otherwise: ``jvp=(lambda g, ans, x: ..., )`` and ``vjp=(lambda g, ans, x: ..., )`` where ``g`` has
     leading batch axes (``g.shape == batch + x.shape`` for jvp, ``batch + ans.shape`` for vjp).
     ``None`` in place of a rule marks an argument with no derivative. Keyword arguments are passed to
-    ``fn`` and to every rule unchanged and are never differentiated.
+    ``fn`` and to every rule unchanged and are never differentiated. ``cost(ans, *args, **kw)``
+    optionally gives the operation count of one evaluation from shapes (``modes.flops``); by
+    default one per element of the result for partials, 0 otherwise.
     """
     return UserPrimitive(fn, name or getattr(fn, "__name__", "primitive"), partials, jvp, vjp,
-                         linear)
+                         linear, cost=cost)

@@ -16,9 +16,11 @@ __all__ = ["FUNC", "OP", "UFUNC", "elementwise", "no_derivative", "structural", 
 REGISTRY: dict[str, Primitive] = {}
 
 
-def elementwise(fn: Callable[..., Any], name: str, *partials: Rule | None) -> Primitive:
-    """Register an elementwise primitive with one partial per positional argument."""
-    p = Primitive(fn, name, partials=partials)
+def elementwise(fn: Callable[..., Any], name: str, *partials: Rule | None,
+                cost: Rule | None = None) -> Primitive:
+    """Register an elementwise primitive with one partial per positional argument; ``cost`` (the
+    operation count, ``modes.flops``) defaults to one per element of the result."""
+    p = Primitive(fn, name, partials=partials, cost=cost)
     REGISTRY[name] = p
     return p
 
@@ -30,9 +32,12 @@ def structural(
     vjp: Any,
     linear: bool = False,
     vjp_accumulate: Rule | None = None,
+    cost: Rule | None = None,
 ) -> Primitive:
-    """Register a structural or linear primitive with its JVP and VJP rules side by side."""
-    p = Primitive(fn, name, jvp=jvp, vjp=vjp, linear=linear, vjp_accumulate=vjp_accumulate)
+    """Register a structural or linear primitive with its JVP and VJP rules side by side, and its
+    operation count ``cost(ans, *args, **kw)`` (``modes.flops``; 0, data movement, by default)."""
+    p = Primitive(fn, name, jvp=jvp, vjp=vjp, linear=linear, vjp_accumulate=vjp_accumulate,
+                  cost=cost)
     REGISTRY[name] = p
     return p
 

@@ -17,6 +17,10 @@ Conventions at kinks (forward and reverse agree because both use these same rows
 Piecewise-constant functions (floor_divide, heaviside, np.round / np.around) are bound with
 ``no_derivative``, like floor: they return plain values. Of a real value, np.imag is a plain 0 and
 np.real, np.conj are the identity.
+
+Cost (``modes.flops``): every row is one operation per element of the result (the default of the
+form), whatever the ufunc does inside: an add and an exp alike. Two rows state their own: ``where``
+only selects (0) and ``clip`` compares with both bounds (2 per element).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import operator
 
 import numpy as np
 
+from ..flops import moves_data, per_element
 from ..registry import Primitive, plain
 from .bind import FUNC, OP, UFUNC, elementwise, no_derivative
 
@@ -120,7 +125,8 @@ def _where(condition, x, y):
 where = elementwise(_where, "where",
                     None,
                     lambda ans, c, x, y: 1.0 * np.asarray(plain(c), dtype=bool),
-                    lambda ans, c, x, y: 1.0 * ~np.asarray(plain(c), dtype=bool))
+                    lambda ans, c, x, y: 1.0 * ~np.asarray(plain(c), dtype=bool),
+                    cost=moves_data)
 
 
 def _clip(x, lo, hi):
@@ -130,7 +136,8 @@ def _clip(x, lo, hi):
 clip = elementwise(_clip, "clip",
                    lambda ans, x, lo, hi: 1.0 * ((x >= lo) & (x <= hi)),
                    lambda ans, x, lo, hi: 1.0 * (x < lo),
-                   lambda ans, x, lo, hi: 1.0 * (x > hi))
+                   lambda ans, x, lo, hi: 1.0 * (x > hi),
+                   cost=per_element(2))
 
 for _p in (add, subtract, multiply, divide, power, negative, absolute, square, reciprocal, sqrt,
            cbrt, exp, exp2, expm1, log, log1p, log2, log10, logaddexp, sin, cos, tan, arcsin,

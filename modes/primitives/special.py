@@ -15,6 +15,9 @@ scipy.special.round (piecewise constant) is not bound. Conventions: i0e, i1e, iv
 sign(0) = 0, as abs; entr, xlogy and xlog1py have infinite partials where their value is finite
 (entr at 0, xlogy at y = 0, xlog1py at y = -1), taken as 0 where they meet an exact zero tangent
 or bar; xlogy(0, y) and xlog1py(0, y) are 0 for every y, so their partial in y is 0 at x = 0.
+
+Cost (``modes.flops``): one operation per element of the result for every row (the elementwise
+default): a special-function call counts as one, like a transcendental ufunc, whatever its series.
 """
 
 from __future__ import annotations

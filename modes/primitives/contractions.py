@@ -4,6 +4,12 @@ The ``np.einsum`` binding normalises every call (implicit output, ellipsis, the 
 ``einsum(a, [0, 1], b, [1, 2])`` form) to explicit, ellipsis-free subscripts such as
 ``"ij,jk->ik"``, so the rules below only see one letter per axis. Size-1 axes may broadcast
 against the same label in another operand, as numpy allows.
+
+Cost (``modes.flops``): each contraction step, evaluated as written, does ``len(terms) - 1``
+multiplies at every point of its index space and one add there when a label is summed: ``2 m n k``
+for "ij,jk->ik", ``m n`` for the outer product "i,j->ij", ``n`` for the trace "ii->", 0 for a
+transpose or a diagonal. With ``optimize`` (and three or more operands) the steps are those of
+numpy's contraction path, planned from the shapes alone.
 """
 
 from __future__ import annotations
@@ -133,9 +139,39 @@ def _einsum_vjp(i: int, g: Any, ans: Any, *ops: Any, subscripts: str, optimize: 
     return bar
 
 
+def _step_cost(terms: Sequence[str], out: str, sizes: dict[str, int]) -> int:
+    labels = set("".join(terms))
+    points = math.prod(sizes[lab] for lab in labels | set(out))
+    return points * (len(terms) - 1 + bool(labels - set(out)))
+
+
+def _einsum_cost(ans: Any, *ops: Any, subscripts: str, optimize: Any = False) -> int:
+    ins, out = _terms(subscripts)
+    sizes: dict[str, int] = {}
+    for term, op in zip(ins, ops):
+        for lab, n in zip(term, shape_of(op)):
+            sizes[lab] = max(sizes.get(lab, 1), n)
+    if optimize is False or len(ins) < 3:
+        return _step_cost(ins, out, sizes)
+    if isinstance(optimize, (list, tuple)):
+        path = optimize
+    else:  # stand-ins of the operands' shapes (zero strides): the path depends on shapes only
+        stand_ins = [np.broadcast_to(0.0, shape_of(op)) for op in ops]
+        path = np.einsum_path(subscripts, *stand_ins, optimize=optimize)[0]
+    terms, total = list(ins), 0
+    for step in (s for s in path if not isinstance(s, str)):
+        picked = [terms[i] for i in step]
+        terms = [t for i, t in enumerate(terms) if i not in step]
+        kept = set("".join(picked)) & (set("".join(terms)) | set(out))
+        result = out if not terms else "".join(sorted(kept))
+        total += _step_cost(picked, result, sizes)
+        terms.append(result)
+    return total
+
+
 einsum = structural(
     lambda *ops, subscripts, optimize=False: np.einsum(subscripts, *ops, optimize=optimize),
-    "einsum", jvp=_einsum_jvp, vjp=_einsum_vjp,
+    "einsum", jvp=_einsum_jvp, vjp=_einsum_vjp, cost=_einsum_cost,
 )
 
 

@@ -2,6 +2,10 @@
 
 ``dot``, ``inner``, ``outer``, ``vdot`` and the other norms are bound in ``numpy_bindings`` as
 compositions of registered primitives, so they need no rules of their own.
+
+Cost (``modes.flops``): a product is one multiply-add (2) per element of the result and per term
+of the contracted axis, ``2 m n k`` for (m, k) @ (k, n), the stack included; the norm squares,
+sums (2 per element of x) and takes one square root per element of the result.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..flops import size
 from ..unbroadcast import expand_tangent, shape_of, unbroadcast
 from .bind import OP, structural
 from .structural import _nb, _shift, _spread
@@ -161,6 +166,7 @@ matmul = structural(
     lambda a, b: np.matmul(a, b), "matmul",
     jvp=(_matmul_jvp_a, _matmul_jvp_b),
     vjp=(_matmul_vjp_a, _matmul_vjp_b),
+    cost=lambda ans, a, b: 2 * size(ans) * (shape_of(a) or (1,))[-1],
 )
 OP["matmul"] = matmul
 
@@ -181,4 +187,5 @@ l2norm = structural(
         g * _unit(x, ans, axis, keepdims),
         axis=_shift(axis, len(shape_of(x)), _nb(g, x)), keepdims=keepdims),),
     vjp=(lambda g, ans, x, axis, keepdims: _spread(g, x, axis, keepdims) * _unit(x, ans, axis, keepdims),),
+    cost=lambda ans, x, axis, keepdims: 2 * size(x) + size(ans),
 )

@@ -4,6 +4,10 @@ Every rule receives ``g`` with leading batch axes (``nb`` of them: a forward chu
 cotangents) and addresses only the trailing axes, so one rule serves a single direction, a chunk
 of k directions and a batch of k cotangents alike. Reduction axes arrive normalised by the numpy
 bindings to ``None`` or a tuple of non-negative ints.
+
+Cost (``modes.flops``): reshapes, transposes, broadcasts, indexing and joining only move data (0);
+the reductions and cumsum (linear or not) do one operation per input element; untake, getitem's
+adjoint, adds each scattered element into its place (one per element of ``g``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import math
 
 import numpy as np
 
+from ..flops import moves_data, per_input_element, size
 from ..registry import plain
 from ..unbroadcast import expand_tangent, shape_of, unbroadcast
 from .bind import OP, structural
@@ -62,7 +67,7 @@ reshape = structural(
     lambda x, shape: np.reshape(x, shape), "reshape",
     jvp=(lambda g, ans, x, shape: np.reshape(g, shape_of(g)[: _nb(g, x)] + shape_of(ans)),),
     vjp=(lambda g, ans, x, shape: np.reshape(g, shape_of(g)[: _nb(g, ans)] + shape_of(x)),),
-    linear=True,
+    linear=True, cost=moves_data,
 )
 
 
@@ -75,7 +80,7 @@ transpose = structural(
     jvp=(lambda g, ans, x, axes: np.transpose(g, _batched_axes(axes, _nb(g, x))),),
     vjp=(lambda g, ans, x, axes:
          np.transpose(g, _batched_axes(tuple(int(i) for i in np.argsort(axes)), _nb(g, ans))),),
-    linear=True,
+    linear=True, cost=moves_data,
 )
 
 broadcast_to = structural(
@@ -83,7 +88,7 @@ broadcast_to = structural(
     jvp=(lambda g, ans, x, shape: np.broadcast_to(
         expand_tangent(g, len(shape), _nb(g, x)), shape_of(g)[: _nb(g, x)] + tuple(shape)),),
     vjp=(lambda g, ans, x, shape: unbroadcast(g, shape_of(g)[: _nb(g, ans)] + shape_of(x), _nb(g, ans)),),
-    linear=True,
+    linear=True, cost=moves_data,
 )
 
 # ---- reductions -----------------------------------------------------------------------------------
@@ -98,7 +103,7 @@ sum_ = structural(
     jvp=(lambda g, ans, x, axis, keepdims:
          np.sum(g, axis=_shift(axis, len(shape_of(x)), _nb(g, x)), keepdims=keepdims),),
     vjp=(lambda g, ans, x, axis, keepdims: _spread(g, x, axis, keepdims),),
-    linear=True,
+    linear=True, cost=per_input_element,
 )
 
 
@@ -119,6 +124,7 @@ def _extreme(fn: Any, name: str) -> Any:
             axis=_shift(axis, len(shape_of(x)), _nb(g, x)), keepdims=keepdims),),
         vjp=(lambda g, ans, x, axis, keepdims:
              _spread(g, x, axis, keepdims) * _extreme_weights(x, ans, axis, keepdims),),
+        cost=per_input_element,  # a comparison per element
     )
 
 
@@ -157,6 +163,7 @@ prod = structural(
         g * _prod_others(x, axis), axis=_shift(axis, len(shape_of(x)), _nb(g, x)),
         keepdims=keepdims),),
     vjp=(lambda g, ans, x, axis, keepdims: _spread(g, x, axis, keepdims) * _prod_others(x, axis),),
+    cost=per_input_element,
 )
 
 
@@ -169,7 +176,7 @@ cumsum = structural(
     jvp=(lambda g, ans, x, axis: np.cumsum(g, axis=axis + _nb(g, x)),),
     vjp=(lambda g, ans, x, axis:
          _flip(np.cumsum(_flip(g, axis + _nb(g, ans)), axis=axis + _nb(g, ans)), axis + _nb(g, ans)),),
-    linear=True,
+    linear=True, cost=per_input_element,
 )
 
 # ---- indexing -------------------------------------------------------------------------------------
@@ -255,6 +262,7 @@ getitem = structural(
         g, index=index, shape=shape_of(g)[: _nb(g, ans)] + shape_of(x), nb=nb + _nb(g, ans)),),
     linear=True,
     vjp_accumulate=lambda bar, g, ans, x, index, nb=0: _getitem_accumulate(bar, g, ans, index, nb),
+    cost=moves_data,
 )
 
 untake = structural(
@@ -262,7 +270,7 @@ untake = structural(
     jvp=(lambda t, ans, g, index, shape, nb: untake(
         t, index=index, shape=shape_of(t)[: _nb(t, g)] + tuple(shape), nb=nb + _nb(t, g)),),
     vjp=(lambda b, ans, g, index, shape, nb: getitem(b, index=index, nb=nb + _nb(b, ans)),),
-    linear=True,
+    linear=True, cost=lambda ans, g, index, shape, nb: size(g),
 )
 
 OP["getitem"] = getitem
@@ -286,7 +294,7 @@ def _concat_vjp(i: int, g: Any, ans: Any, *xs: Any, axis: int) -> Any:
 
 concatenate = structural(
     lambda *xs, axis: np.concatenate(xs, axis=axis), "concatenate",
-    jvp=_concat_jvp, vjp=_concat_vjp, linear=True,
+    jvp=_concat_jvp, vjp=_concat_vjp, linear=True, cost=moves_data,
 )
 
 STRUCTURAL = (reshape, transpose, broadcast_to, sum_, max_, min_, prod, cumsum, getitem, untake,

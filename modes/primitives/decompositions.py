@@ -43,6 +43,17 @@ Conventions (real float input only; complex input raises TypeError):
 * ``cond`` follows numpy: ``svdvals`` for p in (None, 2, -2), else ``norm(A, p) * norm(inv(A), p)``
   (a singular matrix raises ``LinAlgError`` there); ``tensorsolve``/``tensorinv`` reshape to
   ``solve``/``inv``.
+
+Cost (``modes.flops``): the leading-order flop counts of Golub & Van Loan, "Matrix Computations"
+(3rd ed., ch. 4, 5 and 8; a multiply-add is 2), times the number of matrices in the (broadcast)
+stack, with (m, n) a matrix's shape and k = min(m, n): solve 2n^3/3 (LU) + 2n^2 per right-hand
+side; det and slogdet 2n^3/3 (LU); cholesky n^3/3; eigh 9n^3 and eigvalsh 4n^3/3 (symmetric QR
+algorithm); from GvL's Golub-Reinsch SVD table (m >= n; a wide matrix costs its transpose): the
+reduced svd (U1, S, V) 14 m n^2 + 8n^3, the full one (svd_complement) 4 m^2 n + 8 m n^2 + 9n^3,
+svdvals 4 m n^2 - 4n^3/3; qr 2n^2 (m - n/3) (Householder) + 2k^2 (m - k/3) to form the thin Q
+(LAPACK Working Note 41: xGEQRF, xORGQR); pinv the reduced svd (eigh when hermitian) + 2 m n k for
+V S^-1 U^T; lstsq the SVD method of GvL's least-squares table, 4 m n^2 + 8n^3, + 2 (m + n) k per
+right-hand side (U^T b and V y). inv is solve(a, I): 2n^3/3 + 2n^3.
 """
 
 from __future__ import annotations
@@ -53,6 +64,7 @@ from typing import Any
 
 import numpy as np
 
+from ..flops import per_matrix, stack, thirds
 from ..registry import Traced, plain
 from ..unbroadcast import expand_tangent, shape_of, unbroadcast
 from . import elementwise as ew
@@ -176,10 +188,16 @@ def _solve_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     return unbroadcast(_solves(_mT(a), g), shape_of(g)[:nb] + shape_of(b), nb)
 
 
+def _solve_cost(ans: Any, a: Any, b: Any) -> int:
+    n, k = shape_of(b)[-2:]
+    return stack(a, b) * (thirds(2 * n ** 3) + 2 * n * n * k)
+
+
 solve = structural(
     lambda a, b: np.linalg.solve(a, b), "solve",
     jvp=(_solve_jvp_a, _solve_jvp_b),
     vjp=(_solve_vjp_a, _solve_vjp_b),
+    cost=_solve_cost,
 )
 
 
@@ -223,6 +241,7 @@ det = structural(
     lambda a: np.linalg.det(a), "det",
     jvp=(lambda g, ans, a: np.sum(g * _cofactor(a, ans), axis=(-2, -1)),),
     vjp=(lambda g, ans, a: _expand2(g) * _cofactor(a, ans),),
+    cost=per_matrix(lambda n: thirds(2 * n ** 3)),
 )
 
 
@@ -238,6 +257,7 @@ slogdet = structural(
     lambda a: np.linalg.slogdet(a)[1], "slogdet",
     jvp=(lambda g, ans, a: np.sum(g * _inv_T(a, ans), axis=(-2, -1)),),
     vjp=(lambda g, ans, a: _expand2(g) * _inv_T(a, ans),),
+    cost=per_matrix(lambda n: thirds(2 * n ** 3)),
 )
 
 
@@ -255,7 +275,8 @@ def _chol_vjp(g: Any, ans: Any, a: Any) -> Any:
     return _lower_bar(_solves(lt, _mT(_solves(lt, _mT(p)))))
 
 
-cholesky = structural(lambda a: np.linalg.cholesky(a), "cholesky", jvp=(_chol_jvp,), vjp=(_chol_vjp,))
+cholesky = structural(lambda a: np.linalg.cholesky(a), "cholesky", jvp=(_chol_jvp,), vjp=(_chol_vjp,),
+                      cost=per_matrix(lambda n: thirds(n ** 3)))
 
 
 # ---- eigh: A = V diag(w) V^T, reading the lower triangle; packed as [w; V] -------------------------
@@ -287,7 +308,8 @@ def _eigh_vjp(g: Any, ans: Any, a: Any) -> Any:
     return _lower_bar(la.mm(la.mm(v, inner), _mT(v)))
 
 
-eigh = structural(_eigh_fn, "eigh", jvp=(_eigh_jvp,), vjp=(_eigh_vjp,))
+eigh = structural(_eigh_fn, "eigh", jvp=(_eigh_jvp,), vjp=(_eigh_vjp,),
+                  cost=per_matrix(lambda n: 9 * n ** 3))
 
 
 def _eigh_parts(a: Any) -> tuple[Any, Any]:
@@ -306,7 +328,8 @@ def _eigvalsh_vjp(g: Any, ans: Any, a: Any) -> Any:
 
 # numpy computes eigenvalues alone by another LAPACK path: its own primitive so values match numpy.
 eigvalsh = structural(lambda a: np.linalg.eigvalsh(a), "eigvalsh",
-                      jvp=(_eigvalsh_jvp,), vjp=(_eigvalsh_vjp,))
+                      jvp=(_eigvalsh_jvp,), vjp=(_eigvalsh_vjp,),
+                      cost=per_matrix(lambda n: thirds(4 * n ** 3)))
 
 
 # ---- svd: A = U diag(s) V^T (reduced), packed as [U; s; V] -----------------------------------------
@@ -368,7 +391,19 @@ def _svd_vjp(g: Any, ans: Any, a: Any) -> Any:
     return abar
 
 
-svd = structural(_svd_fn, "svd", jvp=(_svd_jvp,), vjp=(_svd_vjp,))
+def _tall(a: Any) -> tuple[int, int, int]:
+    """(number of matrices, m, n) with m >= n: a wide matrix costs what its transpose does."""
+    m, n = shape_of(a)[-2:]
+    return (stack(a),) + ((m, n) if m >= n else (n, m))
+
+
+def _svd_cost(a: Any) -> int:  # the reduced SVD: U1 (m, n), S, V
+    c, m, n = _tall(a)
+    return c * (14 * m * n * n + 8 * n ** 3)
+
+
+svd = structural(_svd_fn, "svd", jvp=(_svd_jvp,), vjp=(_svd_vjp,),
+                 cost=lambda ans, a: _svd_cost(a))
 
 
 def _svd_parts(a: Any) -> tuple[Any, Any, Any]:
@@ -418,13 +453,23 @@ def _complement_vjp(g: Any, ans: Any, a: Any) -> Any:
     return np.zeros(shape_of(g)[:_nb(g, ans)] + shape_of(a))
 
 
+def _full_svd_cost(ans: Any, a: Any) -> int:  # U (m, m), S, V
+    c, m, n = _tall(a)
+    return c * (4 * m * m * n + 8 * m * n * n + 9 * n ** 3)
+
+
 svd_complement = structural(_complement_fn, "svd_complement",
-                            jvp=(_complement_jvp,), vjp=(_complement_vjp,))
+                            jvp=(_complement_jvp,), vjp=(_complement_vjp,), cost=_full_svd_cost)
 
 
 # numpy computes singular values alone by another LAPACK path: its own primitive so values match.
+def _svdvals_cost(ans: Any, a: Any) -> int:
+    c, m, n = _tall(a)
+    return c * (4 * m * n * n - thirds(4 * n ** 3))
+
+
 svdvals = structural(lambda a: np.linalg.svd(a, compute_uv=False), "svdvals",
-                     jvp=(_svdvals_jvp,), vjp=(_svdvals_vjp,))
+                     jvp=(_svdvals_jvp,), vjp=(_svdvals_vjp,), cost=_svdvals_cost)
 
 
 # ---- qr: A = Q R (reduced, m >= n), packed as [Q; R] -----------------------------------------------
@@ -466,7 +511,14 @@ def _qr_vjp(g: Any, ans: Any, a: Any) -> Any:
     return _mT(_solves(r, _mT(x)))  # x R^-T
 
 
-qr = structural(_qr_fn, "qr", jvp=(_qr_jvp,), vjp=(_qr_vjp,))
+def _qr_cost(ans: Any, a: Any) -> int:
+    m, n = shape_of(a)[-2:]
+    k = min(m, n)
+    factor = 2 * n * n * m - thirds(2 * n ** 3) if m >= n else 2 * m * m * n - thirds(2 * m ** 3)
+    return stack(a) * (factor + 2 * k * k * m - thirds(2 * k ** 3))
+
+
+qr = structural(_qr_fn, "qr", jvp=(_qr_jvp,), vjp=(_qr_vjp,), cost=_qr_cost)
 
 
 # ---- pinv and lstsq: Golub & Pereyra, on the manifold of fixed rank -------------------------------
@@ -487,7 +539,14 @@ def _pinv_vjp(g: Any, ans: Any, a: Any, **kw: Any) -> Any:
     return a1 + a2 + a3
 
 
-pinv = structural(lambda a, **kw: np.linalg.pinv(a, **kw), "pinv", jvp=(_pinv_jvp,), vjp=(_pinv_vjp,))
+def _pinv_cost(ans: Any, a: Any, hermitian: bool = False, **kw: Any) -> int:
+    m, n = shape_of(a)[-2:]
+    product = stack(a) * 2 * m * n * min(m, n)
+    return product + (stack(a) * 9 * n ** 3 if hermitian else _svd_cost(a))
+
+
+pinv = structural(lambda a, **kw: np.linalg.pinv(a, **kw), "pinv", jvp=(_pinv_jvp,), vjp=(_pinv_vjp,),
+                  cost=_pinv_cost)
 
 
 # x = pinv(a) b with b a (m, k) matrix; the rules use X = pinv(a) at lstsq's cutoff.
@@ -512,10 +571,16 @@ def _lstsq_vjp_a(g: Any, ans: Any, a: Any, b: Any, rcond: Any) -> Any:
             + la.mm(la.mm(xt, ans), _mT(g - la.mm(x, la.mm(a, g)))))
 
 
+def _lstsq_cost(a: Any, b: Any) -> int:
+    c, m, n = _tall(a)
+    return c * (4 * m * n * n + 8 * n ** 3 + 2 * (m + n) * n * shape_of(b)[-1])
+
+
 lstsq = structural(
     lambda a, b, rcond: np.linalg.lstsq(a, b, rcond=rcond)[0], "lstsq",
     jvp=(_lstsq_jvp_a, lambda g, ans, a, b, rcond: la.mm(_lstsq_pinv(a, rcond), g)),
     vjp=(_lstsq_vjp_a, lambda g, ans, a, b, rcond: la.mm(_mT(_lstsq_pinv(a, rcond)), g)),
+    cost=lambda ans, a, b, rcond: _lstsq_cost(a, b),
 )
 
 DECOMPOSITIONS = (solve, det, slogdet, cholesky, eigh, eigvalsh, svd, svd_complement, svdvals, qr, pinv,

@@ -27,6 +27,14 @@ exactly what scipy returns; on traced values it is differentiable in both modes.
   ``X dX + dX X = dA``; ``solve_sylvester`` solves ``A X + X B = Q`` as one linear system
   ``(A (x) I + I (x) B^T) vec X = vec Q`` (n^2 unknowns: for small matrices). A matrix whose square
   root is complex raises.
+
+Cost of the three primitives (``modes.flops``; leading-order flops, a multiply-add is 2, times the
+number of matrices in the stack): ``solve_triangular`` n^2 per right-hand side (Golub & Van Loan,
+"Matrix Computations", 3rd ed., Sec. 3.1); ``expm`` 44n^3/3, the degree-13 Pade stage of scaling and
+squaring (Higham 2005: 6 products and a solve with n right-hand sides), without the squarings,
+whose number depends on the norm (values), not on the shape; ``sqrtm`` 85n^3/3, the Schur method
+(Higham, "Functions of Matrices", 2008, Alg. 6.3: 25n^3 Schur form, n^3/3 triangular root, 3n^3
+back-transformation). The others are compositions, counted by their primitives.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg as _sl
 
+from ..flops import per_matrix, stack, thirds
 from ..primitives.bind import structural
 from ..primitives.decompositions import _cholesky, _mT
 from ..primitives.structural import _nb
@@ -102,6 +111,7 @@ _solve_tri = structural(
     "solve_triangular",
     jvp=(_st_jvp_a, _st_jvp_b),
     vjp=(_st_vjp_a, _st_vjp_b),
+    cost=lambda ans, a, b, trans, lower, unit_diagonal: stack(a, b) * shape_of(b)[-2] ** 2 * shape_of(b)[-1],
 )
 
 _TRANS = {0: 0, "N": 0, 1: 1, "T": 1, 2: 1, "C": 1}
@@ -160,6 +170,7 @@ _expm = structural(
     lambda a: _sl.expm(a), "expm",
     jvp=(lambda g, ans, a: _frechet(a, g),),
     vjp=(lambda g, ans, a: _frechet(_mT(a), g),),
+    cost=per_matrix(lambda n: thirds(44 * n ** 3)),
 )
 
 
@@ -352,6 +363,7 @@ _sqrtm = structural(
     _sqrtm_value, "sqrtm",
     jvp=(lambda g, ans, a: _sylvester(ans, ans, g),),
     vjp=(lambda g, ans, a: _sylvester(_mT(ans), _mT(ans), g),),
+    cost=per_matrix(lambda n: thirds(85 * n ** 3)),
 )
 
 

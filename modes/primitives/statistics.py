@@ -23,6 +23,11 @@ Three are primitives with rules here:
   0; at an interior knot the right segment's slope, at xp[-1] the left one's: one-sided), in ``fp``
   (it is linear in fp) and in the knots ``xp`` (moving the ends of x's segment; xp must stay
   increasing). ``period=`` is not supported; ``left``/``right`` must be constants.
+
+Cost (``modes.flops``): convolve and correlate one multiply-add (2) per product ``a[j] * v[i]``
+that lands in a kept output (2 n m in 'full' mode, fewer in 'same' and 'valid'); interp per point
+of x a binary search over the knots (bit_length(len(xp)) comparisons) and 6 operations for the
+segment's slope and the interpolated value. The compositions are counted by their primitives.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MutationError
+from ..flops import size
 from ..registry import Traced, plain
 from ..unbroadcast import shape_of
 from . import elementwise as ew
@@ -276,8 +282,12 @@ def _bilinear(kind: str, fn: Any) -> Any:
     def vjp(which: int) -> Any:
         return lambda g, ans, a, v, mode: la.mm(g, _toeplitz(kind, mode, a, v, which))
 
+    def cost(ans: Any, a: Any, v: Any, mode: str) -> int:
+        iv, _ = _toeplitz_indices(kind, mode, shape_of(a)[0], shape_of(v)[0])
+        return 2 * int(np.count_nonzero(iv != shape_of(v)[0]))
+
     return structural(lambda a, v, mode: fn(a, v, mode=mode), kind,
-                      jvp=(jvp(0), jvp(1)), vjp=(vjp(0), vjp(1)))
+                      jvp=(jvp(0), jvp(1)), vjp=(vjp(0), vjp(1)), cost=cost)
 
 
 convolve = _bilinear("convolve", np.convolve)
@@ -366,6 +376,7 @@ interp = structural(
          lambda g, ans, x, xp, fp, left, right: _matrix_vjp(g, ans, x, _interp_dxp(x, xp, fp)),
          lambda g, ans, x, xp, fp, left, right: _matrix_vjp(
              g, ans, x, _interp_dfp(x, xp, fp, left, right))),
+    cost=lambda ans, x, xp, fp, left, right: size(x) * (shape_of(xp)[0].bit_length() + 6),
 )
 
 

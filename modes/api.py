@@ -10,6 +10,7 @@ import numpy as np
 
 from . import cost_model, levels, memory
 from .levels import check_open
+from .compiled import Transform
 from .nonfinite import all_finite, nan_safe
 from .forward import Dual
 from .pytree import TreeDef, describe, flatten, is_container, map_leaves, unflatten
@@ -522,6 +523,8 @@ def value_and_grad(f: Callable[..., Any], argnum: ArgNum = 0, mode: Mode = "reve
             return (value, aux), g
         return value, g
 
+    value_and_grad_f.__modes_transform__ = Transform(  # type: ignore[attr-defined]
+        "value_and_grad", f, argnum, mode, has_aux)
     return value_and_grad_f
 
 
@@ -541,11 +544,14 @@ def grad(f: Callable[..., Any], argnum: ArgNum = 0, mode: Mode = "reverse",
             (_, aux), g = vg(*args, **kwargs)
             return g, aux
 
+        grad_aux_f.__modes_transform__ = Transform(  # type: ignore[attr-defined]
+            "grad", f, argnum, mode, has_aux)
         return grad_aux_f
 
     def grad_f(*args: Any, **kwargs: Any) -> Any:
         return vg(*args, **kwargs)[1]
 
+    grad_f.__modes_transform__ = Transform("grad", f, argnum, mode, has_aux)  # type: ignore[attr-defined]
     return grad_f
 
 

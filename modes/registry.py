@@ -190,6 +190,8 @@ class Traced:
 
     __slots__ = ()
     _level: int
+    # True for compile's symbolic values (modes.staging.Sym): plain() of one records a guard.
+    _staged = False
 
     def _apply(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:  # pragma: no cover
         raise NotImplementedError
@@ -216,7 +218,7 @@ def value_at_level(x: Any, level: int) -> Any:
 def plain(x: Any) -> Any:
     """Strip every box: the numeric value underneath."""
     while isinstance(x, Traced):
-        x = x.value  # type: ignore[attr-defined]
+        x = x.concrete() if x._staged else x.value  # type: ignore[attr-defined]
     return x
 
 

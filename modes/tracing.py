@@ -63,6 +63,11 @@ _CONVERSION_ADVICE = (
 )
 
 
+def _down(x: Any) -> Any:
+    """The value one box down (a plain value as it is)."""
+    return x.value if isinstance(x, Traced) else x
+
+
 def ufunc_name(ufunc: np.ufunc) -> str:
     """``np.exp``, or ``scipy.special.expit`` for scipy's ufuncs, as users call them."""
     name = ufunc.__name__
@@ -186,7 +191,9 @@ class ArrayBox(Traced):
     # ---- array attributes --------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
-        return np.shape(plain(self))
+        v = self.value  # one box down: a symbolic value answers without a guard
+        s = getattr(v, "shape", None)
+        return () if s is None else s
 
     @property
     def ndim(self) -> int:
@@ -198,7 +205,8 @@ class ArrayBox(Traced):
 
     @property
     def dtype(self) -> np.dtype:
-        return np.asarray(plain(self)).dtype
+        v = self.value
+        return v.dtype if isinstance(v, (Traced, np.ndarray)) else np.asarray(v).dtype
 
     def __len__(self) -> int:
         s = self.shape
@@ -211,8 +219,9 @@ class ArrayBox(Traced):
             yield self[i]
 
     def __bool__(self) -> bool:
-        # Branches freeze at the nominal values, as in any tracing AD tool.
-        return bool(plain(self))
+        # Branches freeze at the nominal values, as in any tracing AD tool (one box at a time, so
+        # that modes.compile's symbolic value underneath records the branch as a guard).
+        return bool(self.value)
 
     # ---- conversions ---------------------------------------------------------------------------
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -245,10 +254,12 @@ class ArrayBox(Traced):
 
     def __int__(self) -> int:
         # Piecewise constant in the value: an integer carries no derivative, so this loses none.
-        return int(plain(self))
+        return int(self.value)
 
     def __index__(self) -> int:
-        value = plain(self)
+        value = self.value
+        if isinstance(value, Traced):
+            return value.__index__()  # type: ignore[attr-defined]
         if int(value) != value:
             raise TypeError(f"only integer-valued traced values can be used as an index, got {value}")
         return int(value)
@@ -371,24 +382,25 @@ class ArrayBox(Traced):
     def __getitem__(self, index: Any) -> Any:
         return self._apply(OPS.getitem, (self,), {"index": index})
 
-    # Comparisons carry no derivative: they act on the values underneath.
+    # Comparisons carry no derivative: they act on the values underneath (one box at a time, so
+    # that modes.compile records them).
     def __lt__(self, other: Any) -> Any:
-        return plain(self) < plain(other)
+        return self.value < _down(other)
 
     def __le__(self, other: Any) -> Any:
-        return plain(self) <= plain(other)
+        return self.value <= _down(other)
 
     def __gt__(self, other: Any) -> Any:
-        return plain(self) > plain(other)
+        return self.value > _down(other)
 
     def __ge__(self, other: Any) -> Any:
-        return plain(self) >= plain(other)
+        return self.value >= _down(other)
 
     def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        return plain(self) == plain(other)
+        return self.value == _down(other)
 
     def __ne__(self, other: Any) -> Any:  # type: ignore[override]
-        return plain(self) != plain(other)
+        return self.value != _down(other)
 
     def __mod__(self, other: Any) -> Any:
         return np.remainder(self, other)

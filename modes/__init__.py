@@ -14,6 +14,7 @@ from . import memory
 from .api import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from .checkpoint import checkpoint
 from .compiled import compile
+from .op_counts import count_ops
 from .loop import checkpointed_loop
 from .cost_model import choose_mode
 from .errors import (
@@ -33,7 +34,7 @@ from .registry import Primitive, plain, primitive
 from .reverse import Tape, Var
 
 __all__ = [
-    "Dual", "LeakedTracerError", "ModesError", "checkpoint", "checkpointed_loop", "compile", "memory", "MutationError", "Primitive", "REGISTRY", "RuleError", "Tape",
+    "Dual", "LeakedTracerError", "ModesError", "checkpoint", "checkpointed_loop", "compile", "count_ops", "memory", "MutationError", "Primitive", "REGISTRY", "RuleError", "Tape",
     "TracedConversionError", "UnsupportedFunctionError", "Var", "choose_mode", "draw", "explain", "grad",
     "hessian", "hvp", "jacobian", "jvp", "plain", "primitive", "recommend", "value_and_grad", "vjp",
 ]

@@ -42,6 +42,8 @@ def _spread(g: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any
     """Broadcast a reduction's bar (batch + reduced shape) back over the reduced axes of x."""
     if type(g) is float and axis is None and not keepdims:  # the scalar seed of a gradient
         xshape = shape_of(x)
+        if not xshape:
+            return g  # the sum of a number: its bar passes through
         if math.prod(xshape) <= 1 << 16:
             out = np.empty(xshape)
             out.fill(g)
@@ -50,6 +52,8 @@ def _spread(g: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any
     nb = len(shape_of(g)) - (len(shape_of(x)) if keepdims else len(_reduced_shape(x, axis)))
     batch = shape_of(g)[:nb]
     xshape = shape_of(x)
+    if shape_of(g) == batch + xshape:
+        return g  # nothing was reduced (the sum of a number)
     if not keepdims:
         g = np.reshape(g, batch + _keepdims_shape(xshape, axis))
     return np.broadcast_to(g, batch + xshape)

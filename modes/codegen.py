@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .registry import plain
-from .staging import Graph, Op, Sym, _collect
+from .staging import Graph, Op, Sym, _collect, shape_signature
 from .tracing import OPS
 
 ndarray = np.ndarray
@@ -42,7 +42,7 @@ _MATH = {np.exp: "exp", np.log: "log", np.log1p: "log1p", np.expm1: "expm1", np.
          np.arcsinh: "asinh", np.arccosh: "acosh", np.arctanh: "atanh", np.arctan2: "atan2",
          np.hypot: "hypot", np.log2: "log2", np.log10: "log10"}
 _BINARY = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "matmul": "@"}
-_COMPARE = {"<", "<=", ">", ">=", "==", "!="}
+_COMPARE = {"<", "<=", ">", ">=", "==", "!=", "&", "|", "^"}
 
 
 # From this many statements a program names its values by register and keeps scalar residuals in
@@ -210,6 +210,8 @@ class Generator:
             return f"{self.operand(args[0])} ** {self.operand(args[1])}"
         if prim is None and op.name in _COMPARE and len(args) == 2 and not op.kwargs:
             return f"{self.operand(args[0])} {op.name} {self.operand(args[1])}"
+        if prim is None and op.name == "~" and len(args) == 1:
+            return f"~{self.operand(args[0])}"
         scalar = all(_is_scalar_float(a._example) for a in op.syms()) and bool(op.syms())
         parts = [self.expr(a) for a in args]
         parts += [f"{k}={self.expr(v)}" for k, v in op.kwargs.items()]
@@ -349,6 +351,8 @@ class Generator:
         self.traced["isfinite"] = _traced_isfinite
         self.traced["sig"] = _traced_sig
         self.fast["same"] = self.traced["same"] = _same
+        self.fast["shapes"] = shape_signature
+        self.traced["shapes"] = _traced_shapes
         fast_fn = _compile(source, fn_name, self.fast)
         traced_fn = _compile(traced_source, fn_name, self.traced)
         return Program(source, traced_source, fast_fn, traced_fn)
@@ -438,6 +442,8 @@ class Generator:
             return f"    if {'not ' if g.expected else ''}{nm}: raise GuardFailed"
         if g.kind == "index":
             return f"    if int({nm}) != {g.expected!r}: raise GuardFailed"
+        if g.kind == "shape":
+            return f"    if shapes({nm}) != {self.const(g.expected)}: raise GuardFailed"
         return f"    if not same({nm}, {self.const(g.expected)}): raise GuardFailed"
 
     def _uses(self, keep: list[bool], outputs: Sequence[Any]) -> dict[Sym, int]:
@@ -524,6 +530,13 @@ def _traced_sig(x: Any) -> tuple:
 def _same(x: Any, expected: Any) -> bool:
     v = plain(x)
     return type(v) is type(expected) and bool(np.array_equal(v, expected, equal_nan=True))
+
+
+def _traced_shapes(x: Any) -> Any:
+    t = type(x)
+    if t is tuple or t is list:
+        return tuple(_traced_shapes(v) for v in x)
+    return shape_signature(plain(x))
 
 
 def _registered(name: str) -> Any:

@@ -68,7 +68,7 @@ class Guard:
 
     def __init__(self, sym: Sym, kind: str, expected: Any) -> None:
         self.sym = sym
-        self.kind = kind  # "truth", "index" or "value"
+        self.kind = kind  # "truth", "index", "value" or "shape"
         self.expected = expected
 
     def __repr__(self) -> str:
@@ -122,6 +122,9 @@ class Graph:
         self._keys.append(key)
         if key is not None:
             self._seen[key] = out
+        if (prim is None and name not in _PURE) or _holds_sym(kwargs):
+            # a mask index (x[x > 0]) or np.nonzero: the result's shape depends on values
+            self.guards.append(Guard(out, "shape", shape_signature(ans)))
         return out
 
     def apply(self, prim: Primitive, args: tuple, kwargs: dict) -> Sym:
@@ -215,6 +218,27 @@ class Sym(ArrayBox):
     def __ne__(self, other: Any) -> Any:  # type: ignore[override]
         return self._no_derivative("!=", operator.ne, operator.ne, (self, other), {})
 
+    def __and__(self, other: Any) -> Any:
+        return self._no_derivative("&", operator.and_, operator.and_, (self, other), {})
+
+    def __rand__(self, other: Any) -> Any:
+        return self._no_derivative("&", operator.and_, operator.and_, (other, self), {})
+
+    def __or__(self, other: Any) -> Any:
+        return self._no_derivative("|", operator.or_, operator.or_, (self, other), {})
+
+    def __ror__(self, other: Any) -> Any:
+        return self._no_derivative("|", operator.or_, operator.or_, (other, self), {})
+
+    def __xor__(self, other: Any) -> Any:
+        return self._no_derivative("^", operator.xor, operator.xor, (self, other), {})
+
+    def __rxor__(self, other: Any) -> Any:
+        return self._no_derivative("^", operator.xor, operator.xor, (other, self), {})
+
+    def __invert__(self) -> Any:
+        return self._no_derivative("~", operator.invert, operator.invert, (self,), {})
+
     __hash__ = ArrayBox.__hash__
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -266,7 +290,7 @@ def is_traceable_leaf(a: Any) -> bool:
     return isinstance(a, np.floating)
 
 
-_PURE = {"<", "<=", ">", ">=", "==", "!="}
+_PURE = {"<", "<=", ">", ">=", "==", "!=", "&", "|", "^", "~"}
 _HASHABLE = (float, int, bool, str, type(None), type(Ellipsis), np.dtype)
 
 
@@ -288,6 +312,24 @@ def _key(fn: Any, args: tuple, kwargs: dict) -> Any:
         return (id(fn), _part(args), tuple((k, _part(v)) for k, v in kwargs.items()))
     except TypeError:
         return None
+
+
+def shape_signature(x: Any) -> Any:
+    """Shapes and dtypes of a value (tuples of arrays entry by entry)."""
+    t = type(x)
+    if t is tuple or t is list:
+        return tuple(shape_signature(v) for v in x)
+    if t is ndarray:
+        return (x.shape, x.dtype.str)
+    return (t.__name__,)
+
+
+def _holds_sym(kwargs: dict) -> bool:
+    if not kwargs:
+        return False
+    found: list[Sym] = []
+    _collect(tuple(kwargs.values()), found)
+    return bool(found)
 
 
 def _collect(x: Any, found: list[Sym]) -> None:

@@ -343,8 +343,8 @@ def _piecewise(x: Any, condlist: Any, funclist: Sequence[Any], *args: Any, **kw:
     x = _arr(x)
     shape = shape_of(x)
     # numpy's reading of condlist: one condition or a list of them, each broadcast to x.
-    if np.isscalar(condlist) or (not isinstance(condlist[0], (list, np.ndarray))
-                                 and len(shape) != 0):
+    if isinstance(condlist, Traced) or np.isscalar(condlist) or (
+            not isinstance(condlist[0], (list, np.ndarray, Traced)) and len(shape) != 0):
         condlist = [condlist]
     conds = list(np.asarray([plain(c) for c in condlist], dtype=bool))
     if len(funclist) == len(conds) + 1:

@@ -104,9 +104,11 @@ class Graph:
         return s
 
     def record(self, prim: Primitive | None, name: str, fn: Callable[..., Any],
-               traced: Callable[..., Any], args: tuple, kwargs: dict) -> Sym:
+               traced: Callable[..., Any], args: tuple, kwargs: dict,
+               value_shaped: bool = False) -> Sym:
         """Evaluate ``fn`` on the examples of ``args`` and record it; returns the result's Sym.
-        A primitive or comparison already recorded with the same arguments is not repeated."""
+        A primitive or comparison already recorded with the same arguments is not repeated.
+        ``value_shaped``: the result's shape may depend on values (np.nonzero): a shape guard."""
         key = _key(prim if prim is not None else fn, args, kwargs) \
             if prim is not None or name in _PURE else None
         if key is not None:
@@ -122,7 +124,7 @@ class Graph:
         self._keys.append(key)
         if key is not None:
             self._seen[key] = out
-        if (prim is None and name not in _PURE) or _holds_sym(kwargs):
+        if value_shaped or (prim is not None and _holds_sym(kwargs)):
             # a mask index (x[x > 0]) or np.nonzero: the result's shape depends on values
             self.guards.append(Guard(out, "shape", shape_signature(ans)))
         return out
@@ -198,7 +200,8 @@ class Sym(ArrayBox):
     # ---- operations without a derivative, recorded so that they replay on new values -------------
     def _no_derivative(self, name: str, fn: Callable[..., Any], traced: Callable[..., Any],
                        args: tuple, kwargs: dict) -> Sym:
-        return self._graph.record(None, name, fn, traced, args, kwargs)
+        return self._graph.record(None, name, fn, traced, args, kwargs,
+                                  value_shaped=name not in _PURE)
 
     def __lt__(self, other: Any) -> Any:
         return self._no_derivative("<", operator.lt, operator.lt, (self, other), {})

@@ -59,6 +59,7 @@ class _Plan:
         self.last = last
         self.residual = residual
         self.carried = carried
+        self.carried_from = {id(s) for s in carried.values()}  # ids: == on a Sym records an op
         self.in_sweep = False
         self.count = 0
 
@@ -318,10 +319,14 @@ class Generator:
         if plan is not None:
             count = plan.count
             n = len(plan.residual)
-            body.insert(0, f"    # {statements} operations: values in registers r0..r{max(count - 1, 0)}, "
-                           f"the sweep's {n} scalar residuals in the flat buffer R (8 bytes each)")
-            body.insert(1, f"    R = array('d', (0.0,)) * {n}")
-            traced_body.insert(0, f"    R = [None] * {n}")
+            note = f"    # {statements} operations: values in registers r0..r{max(count - 1, 0)}"
+            if n:
+                body.insert(0, note + f", the sweep's {n} scalar residuals in the flat buffer R "
+                                      "(8 bytes each)")
+                body.insert(1, f"    R = array('d', (0.0,)) * {n}")
+                traced_body.insert(0, f"    R = [None] * {n}")
+            else:
+                body.insert(0, note)
         result = [self.expr(o) for o in outputs]
         tail = []
         for o, want in zip(outputs, finite):
@@ -411,7 +416,7 @@ class Generator:
             for s, j in plan.residual.items():
                 self.names[s] = f"R[{j}]"
         for s in plan.reads[i]:
-            if plan.last.get(s) == i and s not in plan.carried.values():
+            if plan.last.get(s) == i and id(s) not in plan.carried_from:
                 self._release(s, free)
         target = plan.carried.get(op.out)
         if target is not None:

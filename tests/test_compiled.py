@@ -317,3 +317,15 @@ def test_threads_share_a_compiled_function() -> None:
     for t in threads:
         t.join()
     assert not wrong
+
+
+def test_readme_shows_the_generated_source() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("### Compiled: record once, replay as code"):]
+    shown = section[section.index("```text\n") + len("```text\n"):]
+    shown = shown[: shown.index("```")]
+    compiled = modes.compile(modes.value_and_grad(talk, argnum=(0, 1, 2)), 1.0, -3.0, 2.0)
+    assert shown == compiled.source.replace("talk_value_and_grad", "f_value_and_grad")
+    assert compiled(2.0, 3.0, 4.0) == (26.0, (7.0, 6.0, 5.0))

@@ -28,6 +28,18 @@ def _identity(x: Any) -> Any:
     return x
 
 
+class Uniform:
+    """A bar equal to one scalar over a whole shape (the bar of a sum's operand): kept as the
+    scalar, so the sweep multiplies numbers instead of arrays of ones, until an operation needs
+    the array itself."""
+
+    __slots__ = ("value", "shape")
+
+    def __init__(self, value: Any, shape: tuple[int, ...]) -> None:
+        self.value = value
+        self.shape = shape
+
+
 class Sweep:
     """The staged reverse sweep: which symbol holds each bar, and how to name and emit them."""
 
@@ -52,6 +64,9 @@ class Sweep:
         new array nobody else holds."""
         name = self.names[parent] + "_bar"
         old = self.bars.get(parent)
+        if type(c) is Uniform or type(old) is Uniform:
+            self._add_uniform(parent, old, c, name)
+            return
         if old is None:
             if type(c) is not Sym or c._index < self.temp_from or c in self.names:
                 c = self.copy_of(c, name)  # an alias: a name for a value held elsewhere too
@@ -71,6 +86,46 @@ class Sweep:
         if type(ex_new) is ndarray:
             self.owned.add(new)
         self.bars[parent] = new
+
+    def _add_uniform(self, parent: Sym, old: Any, c: Any, name: str) -> None:
+        if old is None:
+            self.bars[parent] = c
+        elif type(old) is Uniform and type(c) is Uniform:
+            self.bars[parent] = Uniform(self.graph.apply(OPS.add, (old.value, c.value), {}), c.shape)
+        elif type(old) is Uniform:  # an array plus the scalar: broadcasting spreads it
+            new = self.graph.apply(OPS.add, (c, old.value), {})
+            self.names[new] = name
+            self.owned.add(new)
+            self.bars[parent] = new
+        else:
+            new = self.graph.apply(OPS.add, (old, c.value), {})
+            self.names[new] = name
+            self.accumulate[new] = old
+            if old in self.owned and type(new._example) is ndarray \
+                    and np.shape(old._example) == np.shape(new._example):
+                self.inplace.add(new)
+            self.owned.add(new)
+            self.bars[parent] = new
+
+    def _is_one(self, x: Any) -> bool:
+        """Whether ``x`` is the constant 1.0 (the seed) or a name for it."""
+        while type(x) is Sym and x._index >= 0:
+            op = self.graph.ops[x._index]
+            if op.prim is not None or op.name != "=":
+                return False
+            x = op.args[0]
+        return type(x) is float and x == 1.0
+
+    def materialize(self, s: Sym) -> Any:
+        """The bar of ``s`` as an array (``full(shape, value)`` for a uniform one)."""
+        bar = self.bars.get(s)
+        if type(bar) is not Uniform:
+            return bar
+        arr = self.graph.record(None, "full", np.full, np.full, (bar.shape, bar.value), {})
+        self.names[arr] = self.names[s] + "_bar"
+        self.owned.add(arr)
+        self.bars[s] = arr
+        return arr
 
     def staged(self, rule: Any, args: tuple, kwargs: dict, label: str) -> Any:
         """``rule(*args, **kwargs)`` recorded op by op, or as one call when it reads values."""
@@ -105,13 +160,30 @@ class Sweep:
         graph = self.graph
         nominal = graph.ops[: self.temp_from]
         self.add_to(out, seed, owned=False)
+        sum_prim = _registered("sum")
         for op in reversed(nominal):
             g = self.bars.get(op.out)
             if g is None or op.prim is None:
                 continue
+            if op.prim is sum_prim and self._uniform_sum(op, g):
+                continue
+            if type(g) is Uniform and op.prim.partials is None:
+                g = self.materialize(op.out)
             self._reverse(op, g)
 
-    def _reverse(self, op: Op, g: Sym) -> None:
+    def _uniform_sum(self, op: Op, g: Any) -> bool:
+        """The bar of sum(x) over every axis spreads as one number over x's shape."""
+        (a,) = op.args if len(op.args) == 1 else (None,)
+        if type(a) is not Sym or type(a._example) is not ndarray or op.kwargs.get("axis") is not None \
+                or op.kwargs.get("keepdims") or set(op.kwargs) - {"axis", "keepdims"}:
+            return False
+        value = g.value if type(g) is Uniform else g
+        if np.shape(value._example if type(value) is Sym else value) != ():
+            return False
+        self.add_to(a, Uniform(value, a._example.shape), owned=False)
+        return True
+
+    def _reverse(self, op: Op, g: Any) -> None:
         prim = op.prim
         assert prim is not None
         args, ans = op.args, op.out
@@ -121,18 +193,28 @@ class Sweep:
                 "during the sweep); compile the function without modes.checkpoint, or keep it "
                 "interpreted (modes.grad)")
         if prim.partials is not None:
+            uniform = type(g) is Uniform
+            gv = g.value if uniform else g  # type: ignore[attr-defined]
             for i, a in enumerate(args):
                 rule = prim.partials[i] if i < len(prim.partials) else None
                 if type(a) is not Sym or rule is None:
                     continue
                 p = self.staged(rule, (ans,) + tuple(args), {}, f"partial_{prim.name}_{i}")
                 if type(p) is int and (p == 1 or p == -1):
-                    c = g if p == 1 else self.graph.apply(OPS.negative, (g,), {})
+                    c = gv if p == 1 else self.graph.apply(OPS.negative, (gv,), {})
                     owned = p == -1
+                elif type(p) is Sym and type(p._example) is ndarray and self._is_one(gv):
+                    c, owned = p, False  # a seed of 1 times an array: no pass over the array
                 else:
-                    c = self.graph.apply(OPS.multiply, (g, p), {})
+                    c = self.graph.apply(OPS.multiply, (gv, p), {})
                     owned = True
                 shape = shape_of(a._example)
+                if uniform and shape_of(c) == ():
+                    if shape == g.shape:  # type: ignore[attr-defined]
+                        self.add_to(a, Uniform(c, shape), owned=False)
+                        continue
+                    c = self.graph.record(None, "full", np.full, np.full,
+                                          (g.shape, c), {})  # type: ignore[attr-defined]
                 if shape_of(c) != shape:
                     c = self.fit(c, shape, prim, i)
                     owned = False
@@ -158,12 +240,15 @@ class Sweep:
         slice, as a hand-written adjoint does it)."""
         (a,) = op.args
         index = op.kwargs.get("index")
-        if list(op.kwargs) != ["index"] or type(a) is not Sym or type(a._example) is not ndarray or not _basic(index) \
-                or a._example.dtype.kind != "f":
+        if list(op.kwargs) != ["index"] or type(a) is not Sym or type(a._example) is not ndarray \
+                or not _basic(index) or a._example.dtype.kind != "f":
             return False
         graph = self.graph
-        b = self.bars.get(a)
-        if b is None:
+        if type(g) is Uniform:
+            g = g.value if np.shape(op.out._example) == g.shape else self.materialize(op.out)
+        b = self.materialize(a)
+        first = b is None
+        if first:
             b = graph.record(None, "zeros", np.zeros, np.zeros, (a._example.shape,), {})
             self.names[b] = self.names[a] + "_bar"
             self.owned.add(b)
@@ -175,11 +260,16 @@ class Sweep:
             b[index] += g
             return b
 
+        def scatter_set(b: Any, g: Any, index: Any) -> Any:  # into fresh zeros: no read
+            b[index] = g
+            return b
+
         def traced_scatter_add(b: Any, g: Any, index: Any) -> Any:  # boxes: no writes in place
             from .primitives import REGISTRY
             return b + REGISTRY["untake"](g, index=index, shape=shape, nb=0)
 
-        new = graph.record(None, "scatter_add", scatter_add, traced_scatter_add, (b, g),
+        new = graph.record(None, "scatter_set" if first else "scatter_add",
+                           scatter_set if first else scatter_add, traced_scatter_add, (b, g),
                            {"index": index})
         self.names[new] = self.names[b]
         self.owned.add(new)
@@ -201,13 +291,9 @@ def _is_constant(x: Any) -> bool:
         isinstance(x, (int, float, np.number, ndarray)))
 
 
-def differentiable_inputs(graph: Graph, wrt: Sequence[Sym]) -> None:
-    """Raise if an input to differentiate with respect to is not a float value."""
-    for s in wrt:
-        kind = np.asarray(s._example).dtype.kind
-        if kind != "f":
-            raise TypeError(f"modes.compile: cannot differentiate with respect to an input of dtype "
-                            f"{np.asarray(s._example).dtype}; pass floats")
+def _registered(name: str) -> Any:
+    from .primitives import REGISTRY
+    return REGISTRY.get(name)
 
 
-__all__ = ["Sweep"]
+__all__ = ["Sweep", "Uniform"]

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from . import fused
 from .registry import plain
 from .staging import Graph, Op, Sym, _collect, shape_signature
 from .tracing import OPS
@@ -96,7 +97,8 @@ class Generator:
 
     def __init__(self, graph: Graph, input_names: Sequence[str], names: dict[Sym, str] | None = None,
                  temp_from: int | None = None, accumulate: dict[Sym, Sym] | None = None,
-                 inplace: set[Sym] | None = None, registers: bool | None = None) -> None:
+                 inplace: set[Sym] | None = None, registers: bool | None = None,
+                 backend: str = "python") -> None:
         self.graph = graph
         self.names: dict[Sym, str] = dict(names or {})
         for s, nm in zip(graph.inputs, input_names):
@@ -109,6 +111,7 @@ class Generator:
         # in a flat float buffer (None: for programs longer than REGISTERS_FROM statements)
         self.registers = registers
         self._regs: set[str] = set()
+        self.backend = backend  # "python", or "fused": runs of elementwise operations via numexpr
         self.fast: dict[str, Any] = {"GuardFailed": GuardFailed, "ndarray": ndarray,
                                      "float64": np.float64, "float": float, "type": type,
                                      "math": math, "slice": slice, "inf": math.inf,
@@ -295,6 +298,10 @@ class Generator:
         statements = sum(1 for i, op in enumerate(graph.ops) if keep[i] and op.out not in inlined)
         registers = self.registers if self.registers is not None else statements > REGISTERS_FROM
         plan = self._plan(keep, inlined, outputs, by_sym) if registers else None
+        inside: set[Sym] = set()
+        roots: set[Sym] = set()
+        if self.backend == "fused" and plan is None:
+            inside, roots = self._fusion(keep, uses, inlined)
         free: list[str] = []
         for i, op in enumerate(graph.ops):
             if not keep[i] or op.out in inlined:
@@ -302,6 +309,14 @@ class Generator:
             if plan is not None:
                 self._allocate(plan, i, op, free)
             fast_line, traced_line = self._lines(op, inlined)
+            if op.out in inside:  # written into a fused expression of the fast program
+                traced_body.append("    " + traced_line)
+                continue
+            if op.out in roots:
+                leaves: dict[str, None] = {}
+                text = fused.expression(op, inside | inlined, self.name, graph.ops, leaves)
+                names = ", ".join(f"{nm!r}: {nm}" for nm in leaves)
+                fast_line = f"{self.name(op.out)} = fused({text!r}, {{{names}}})"
             if op.prim is None and op.name == "=" and fast_line == f"{self.name(op.out)} = " \
                     f"{self.name(op.out)}":
                 continue  # a register carrying a value on to its next name
@@ -353,6 +368,9 @@ class Generator:
         self.traced["finite"] = _finite
         self.fast["isfinite"] = math.isfinite
         self.fast["full"] = np.full
+        if self.backend == "fused":
+            evaluate = fused.evaluator()
+            self.fast["fused"] = lambda text, values: evaluate(text, local_dict=values)
         self.traced["isfinite"] = _traced_isfinite
         self.traced["sig"] = _traced_sig
         self.fast["same"] = self.traced["same"] = _same
@@ -383,7 +401,7 @@ class Generator:
             reads[i] = rs
             if op.out in self.accumulate:
                 carried[op.out] = self.accumulate[op.out]
-            elif op.prim is None and op.name == "scatter_add":
+            elif op.prim is None and op.name in ("scatter_add", "scatter_set"):
                 carried[op.out] = op.args[0]
         inputs = set(self.graph.inputs)
         residual: dict[Sym, int] = {}
@@ -465,6 +483,25 @@ class Generator:
             uses[g.sym] = uses.get(g.sym, 0) + 2
         return uses
 
+    def _fusion(self, keep: list[bool], uses: dict[Sym, int], inlined: set[Sym]) -> tuple[
+            set[Sym], set[Sym]]:
+        """The fusable operations written inside their single reader (``inside``) and the
+        expressions' roots (computed by one numexpr call each)."""
+        ops = self.graph.ops
+        ok = {op.out for i, op in enumerate(ops) if keep[i] and fused.fusable(op)}
+        for s in list(ok):
+            # an accumulation whose product is written into it must fuse that product too
+            if any(type(a) is Sym and a in inlined and a not in ok for a in ops[s._index].args):
+                ok.discard(s)
+        inside = set()
+        for s in ok:
+            for a in ops[s._index].args:
+                if type(a) is Sym and a in ok and uses.get(a, 0) == 1 and a._index >= 0:
+                    inside.add(a)
+        roots = {s for s in ok - inside
+                 if any(type(a) is Sym and a in inside for a in ops[s._index].args)}
+        return inside, roots
+
     def _inlinable(self, keep: list[bool], uses: dict[Sym, int]) -> set[Sym]:
         """Products read once, by an accumulation: written into it (``x_bar += w1_bar * y``)."""
         out: set[Sym] = set()
@@ -501,11 +538,12 @@ class Generator:
             return out_of_place, out_of_place
         if op.prim is not None:
             return f"{nm} = {self._rhs_op(op, inlined)}", f"{nm} = {self.op_expr(op, True)}"
-        if op.prim is None and op.name == "scatter_add":
+        if op.prim is None and op.name in ("scatter_add", "scatter_set"):
             b, g = op.args
             index = op.kwargs["index"]
             text = self._index(index)
-            return f"{self.name(b)}[{text}] += {self.expr(g)}", f"{nm} = {self.op_expr(op)}"
+            sign = "+=" if op.name == "scatter_add" else "="
+            return f"{self.name(b)}[{text}] {sign} {self.expr(g)}", f"{nm} = {self.op_expr(op)}"
         line = f"{nm} = {self._rhs_op(op, inlined)}"
         return line, line
 

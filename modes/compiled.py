@@ -79,9 +79,15 @@ class Compiled:
     """A compiled function: call it like the original. ``.source`` is the generated code of the
     version traced last; ``.versions`` every version kept; ``.interpreted`` the original."""
 
-    def __init__(self, g: Callable[..., Any], max_versions: int) -> None:
+    def __init__(self, g: Callable[..., Any], max_versions: int, backend: str = "python") -> None:
         if max_versions < 1:
             raise ValueError(f"max_versions must be at least 1, got {max_versions}")
+        if backend not in ("python", "fused"):
+            raise ValueError(f"backend must be 'python' or 'fused', got {backend!r}")
+        if backend == "fused":
+            from .fused import evaluator
+            evaluator()  # the extra is installed, or an error says how to install it
+        self.backend = backend
         self.interpreted = g
         self.max_versions = max_versions
         self.versions: list[Version] = []
@@ -172,8 +178,8 @@ class Compiled:
         kwargs = {k: _strip(v) for k, v in kwargs.items()}
         info: Transform | None = getattr(self.interpreted, "__modes_transform__", None)
         if info is not None and info.mode == "reverse" and info.kind in ("grad", "value_and_grad"):
-            return _trace_gradient(info, args, kwargs)
-        return _trace_function(self.interpreted, args, kwargs)
+            return _trace_gradient(info, args, kwargs, self.backend)
+        return _trace_function(self.interpreted, args, kwargs, self.backend)
 
 
 _MISS = object()
@@ -287,7 +293,7 @@ def _fresh_const(gen: Generator, graph: Graph, v: Any) -> Any:
     return v
 
 
-def _trace_function(g: Callable[..., Any], args: tuple, kwargs: dict) -> Version:
+def _trace_function(g: Callable[..., Any], args: tuple, kwargs: dict, backend: str) -> Version:
     leaves, in_def, static_at = _split(args, kwargs)
     before = context.new_level_id()
     graph, out = stage(g, leaves, _builder(in_def))
@@ -295,7 +301,7 @@ def _trace_function(g: Callable[..., Any], args: tuple, kwargs: dict) -> Version
     names: dict[Sym, str] = {}
     _name_nominal(graph, names)
     input_names = [n for k, n in enumerate(_input_names(g, args, kwargs)) if k not in static_at]
-    gen = Generator(graph, input_names, names)
+    gen = Generator(graph, input_names, names, backend=backend)
     return _version(graph, gen, _fn_name(g), out, nested, leaves, in_def, static_at, "function")
 
 
@@ -306,7 +312,7 @@ def _fn_name(g: Callable[..., Any]) -> str:
     return name
 
 
-def _trace_gradient(info: Transform, args: tuple, kwargs: dict) -> Version:
+def _trace_gradient(info: Transform, args: tuple, kwargs: dict, backend: str) -> Version:
     """The dedicated path for reverse-mode gradients: nominal pass and generated sweep."""
     from .api import _argnums, _check_output, _scalar_check
 
@@ -365,7 +371,7 @@ def _trace_gradient(info: Transform, args: tuple, kwargs: dict) -> Version:
     else:
         result = ((value, aux), grad) if info.has_aux else (value, grad)
     gen = Generator(graph, [names[s] for s in graph.inputs], names, temp_from=sweep.temp_from,
-                    accumulate=sweep.accumulate, inplace=sweep.inplace)
+                    accumulate=sweep.accumulate, inplace=sweep.inplace, backend=backend)
     fn_name = _fn_name(f) + ("_grad" if info.kind == "grad" else "_value_and_grad")
     checked = {v for v in flatten(grad)[0] if type(v) is Sym}
     return _version(graph, gen, fn_name, result, checked, leaves, in_def, static_at, info.kind)
@@ -373,7 +379,7 @@ def _trace_gradient(info: Transform, args: tuple, kwargs: dict) -> Version:
 
 def _gradient_leaf(graph: Graph, sweep: Sweep, s: Sym) -> Any:
     """The bar of input ``s`` as returned to the caller: a fresh array in the input's dtype."""
-    bar = sweep.bars.get(s)
+    bar = sweep.materialize(s)
     ex = s._example
     if bar is None:
         if type(ex) is ndarray:
@@ -387,7 +393,7 @@ def _gradient_leaf(graph: Graph, sweep: Sweep, s: Sym) -> Any:
 
 
 def compile(g: Callable[..., Any], *example_args: Any, max_versions: int = 8,
-            **example_kwargs: Any) -> Compiled:  # noqa: A001  the name users look for
+            backend: str = "python", **example_kwargs: Any) -> Compiled:  # noqa: A001
     """Compile ``g`` for arguments like ``example_args``: a callable with ``.source``.
 
     ``g`` is any function of floats and float arrays built from registered primitives, including
@@ -396,8 +402,10 @@ def compile(g: Callable[..., Any], *example_args: Any, max_versions: int = 8,
     input types, shapes and dtypes, branches and other guards hold, and trace again otherwise
     (at most ``max_versions`` versions; beyond that calls run interpreted). Non-numeric
     arguments (ints, strings, options) are constants of a version: another value traces again.
+    ``backend="fused"`` (the ``fused`` extra, numexpr) computes each run of elementwise operations
+    on large arrays in one pass.
     """
-    compiled = Compiled(g, max_versions)
+    compiled = Compiled(g, max_versions, backend)
     compiled(*example_args, **example_kwargs)
     return compiled
 

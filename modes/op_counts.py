@@ -29,7 +29,7 @@ from .staging import Graph, Op, Sym, stage
 # count is at most omega times the function's, omega = 3 counting multiplications.
 GRIEWANK_OMEGA = 3.0
 
-_FREE = {"=", "zeros", "ones", "copy", "array"}
+_FREE = {"=", "zeros", "ones", "copy", "array", "full", "scatter_set"}
 # Additive operations (Griewank's bound counts multiplicative ones: multiplications, divisions and
 # nonlinear elementals); a contraction's 2 m n k splits evenly into multiplies and adds.
 _ADDITIVE = {"add", "subtract", "negative", "sum", "untake", "cumsum", "diff", "trace", "scatter_add",
@@ -147,7 +147,7 @@ def count_ops(f: Callable[..., Any], *args: Any, argnum: int | tuple[int, ...] =
     sweep = Sweep(graph, names, stage_all=True)
     sweep.run(out, 1.0)
     wrt = [graph.inputs[i] for i in nums]
-    bars = [sweep.bars[s] for s in wrt if s in sweep.bars]
+    bars = [sweep.materialize(s) for s in wrt if s in sweep.bars]
     gen = Generator(graph, [names[s] for s in graph.inputs], names, temp_from=sweep.temp_from)
     keep = gen.needed(bars)
     sweep_keep = [k and i >= sweep.temp_from for i, k in enumerate(keep)]

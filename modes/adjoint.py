@@ -254,27 +254,28 @@ class Sweep:
             self.owned.add(b)
         elif b not in self.owned:
             return False
-        shape = a._example.shape
-
-        def scatter_add(b: Any, g: Any, index: Any) -> Any:
-            b[index] += g
-            return b
-
-        def scatter_set(b: Any, g: Any, index: Any) -> Any:  # into fresh zeros: no read
-            b[index] = g
-            return b
-
-        def traced_scatter_add(b: Any, g: Any, index: Any) -> Any:  # boxes: no writes in place
-            from .primitives import REGISTRY
-            return b + REGISTRY["untake"](g, index=index, shape=shape, nb=0)
-
         new = graph.record(None, "scatter_set" if first else "scatter_add",
-                           scatter_set if first else scatter_add, traced_scatter_add, (b, g),
-                           {"index": index})
+                           _scatter_set if first else _scatter_add, _traced_scatter_add, (b, g),
+                           {"index": index, "shape": a._example.shape})
         self.names[new] = self.names[b]
         self.owned.add(new)
         self.bars[a] = new
         return True
+
+
+def _scatter_add(b: Any, g: Any, index: Any, shape: tuple[int, ...]) -> Any:
+    b[index] += g
+    return b
+
+
+def _scatter_set(b: Any, g: Any, index: Any, shape: tuple[int, ...]) -> Any:
+    b[index] = g  # into fresh zeros: nothing to read
+    return b
+
+
+def _traced_scatter_add(b: Any, g: Any, index: Any, shape: tuple[int, ...]) -> Any:
+    """The same on an enclosing transformation's values: no writes in place."""
+    return b + _registered("untake")(g, index=index, shape=shape, nb=0)
 
 
 def _basic(index: Any) -> bool:

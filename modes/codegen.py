@@ -66,13 +66,23 @@ class _Plan:
 
 
 class Program:
-    """Generated source and the two functions compiled from it."""
+    """Generated source and the functions compiled from it (the traced one on first use)."""
 
-    def __init__(self, source: str, traced_source: str, fast: Any, traced: Any) -> None:
+    def __init__(self, source: str, traced_source: str, fast: Any, name: str,
+                 traced_namespace: dict[str, Any]) -> None:
         self.source = source
         self.traced_source = traced_source
         self.fast = fast
-        self.traced = traced
+        self._name = name
+        self._traced_namespace = traced_namespace
+        self._traced: Any = None
+
+    @property
+    def traced(self) -> Any:
+        """The program on values of an enclosing transformation (compiled when first needed)."""
+        if self._traced is None:
+            self._traced = _compile(self.traced_source, self._name, self._traced_namespace)
+        return self._traced
 
 
 def _identifier(name: str) -> str:
@@ -123,6 +133,7 @@ class Generator:
         self.fast_nodiff: dict[str, Any] = {}
         self.traced_nodiff: dict[str, Any] = {}
         self._prim_ident: dict[int, str] = {}
+        self._ident_count: dict[str, int] = {}
         self._consts: dict[int, str] = {}
         self._const_keep: list[Any] = []
 
@@ -167,12 +178,7 @@ class Generator:
         if prim is None:
             key = id(op.fn)
             if key not in self._prim_ident:
-                base = _identifier(op.name)
-                ident = base
-                k = 1
-                while ident in self.fast_nodiff:
-                    k += 1
-                    ident = f"{base}_{k}"
+                ident = self._fresh_ident(_identifier(op.name), self.fast_nodiff)
                 self._prim_ident[key] = ident
                 self.fast_nodiff[ident] = op.fn
                 self.traced_nodiff[ident] = op.traced
@@ -181,16 +187,22 @@ class Generator:
             return "math." + _MATH[prim.fn]
         key = id(prim)
         if key not in self._prim_ident:
-            base = _identifier(prim.name)
-            ident = base
-            k = 1
-            while ident in self.fast_prims:
-                k += 1
-                ident = f"{base}_{k}"
+            ident = self._fresh_ident(_identifier(prim.name), self.fast_prims)
             self._prim_ident[key] = ident
             self.fast_prims[ident] = prim.fn
             self.traced_prims[ident] = prim
         return "prim." + self._prim_ident[key]
+
+    def _fresh_ident(self, base: str, table: dict[str, Any]) -> str:
+        """``base``, or ``base_2``, ``base_3``, ... when taken (a counter per base: no probing)."""
+        k = self._ident_count.get(base, 0) + 1
+        self._ident_count[base] = k
+        ident = base if k == 1 else f"{base}_{k}"
+        while ident in table:
+            k += 1
+            self._ident_count[base] = k
+            ident = f"{base}_{k}"
+        return ident
 
     def op_expr(self, op: Op, traced: bool = False) -> str:
         """The right-hand side computing ``op`` (``traced``: in the program run on boxes)."""
@@ -377,8 +389,7 @@ class Generator:
         self.fast["shapes"] = shape_signature
         self.traced["shapes"] = _traced_shapes
         fast_fn = _compile(source, fn_name, self.fast)
-        traced_fn = _compile(traced_source, fn_name, self.traced)
-        return Program(source, traced_source, fast_fn, traced_fn)
+        return Program(source, traced_source, fast_fn, fn_name, self.traced)
 
     def _plan(self, keep: list[bool], inlined: set[Sym], outputs: Sequence[Any],
               by_sym: dict[Sym, list[Any]]) -> list[Any]:

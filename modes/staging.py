@@ -38,7 +38,7 @@ class Op:
     ``kwargs`` hold ``Sym`` values (also inside tuples and lists) and constants.
     """
 
-    __slots__ = ("prim", "name", "fn", "traced", "args", "kwargs", "out")
+    __slots__ = ("prim", "name", "fn", "traced", "args", "kwargs", "out", "_syms")
 
     def __init__(self, prim: Primitive | None, name: str, fn: Callable[..., Any],
                  traced: Callable[..., Any], args: tuple, kwargs: dict, out: Sym) -> None:
@@ -49,13 +49,17 @@ class Op:
         self.args = args
         self.kwargs = kwargs
         self.out = out
+        self._syms: list[Sym] | None = None
 
     def syms(self) -> list[Sym]:
         """The symbolic values this operation reads, in order (repeats kept)."""
-        found: list[Sym] = []
-        _collect(self.args, found)
-        _collect(tuple(self.kwargs.values()), found)
-        return found
+        if self._syms is None:
+            found: list[Sym] = []
+            _collect(self.args, found)
+            if self.kwargs:
+                _collect(tuple(self.kwargs.values()), found)
+            self._syms = found
+        return self._syms
 
     def __repr__(self) -> str:
         return f"<Op {self.name}>"
@@ -242,7 +246,7 @@ class Sym(ArrayBox):
     def __invert__(self) -> Any:
         return self._no_derivative("~", operator.invert, operator.invert, (self,), {})
 
-    __hash__ = ArrayBox.__hash__
+    __hash__ = object.__hash__  # identity, as every box (in C: symbols key many dicts)
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         handler = UFUNC_HANDLERS.get(ufunc)

@@ -338,18 +338,23 @@ def _bytes(slope: float) -> float:
     return 0.0 + round(slope, 3) if math.isfinite(slope) else slope
 
 
-def memory_fits(df: pd.DataFrame) -> pd.DataFrame:
-    """Per (problem, n, mode): bytes per operation (slope in k) of peak RSS, tape bytes and theory."""
+INTERPRETED_MEMORY = ("reverse", "forward")  # the memory experiment's interpreted methods
+
+
+def memory_fits(df: pd.DataFrame, methods: tuple[str, ...] = INTERPRETED_MEMORY) -> pd.DataFrame:
+    """Per (problem, n, method) among ``methods`` (default: the interpreted ones, whose method is
+    their mode): bytes per operation (slope in k) of peak RSS, tape bytes and theory."""
     d = ok(df)
-    d = d[d["method"] != "selftest"] if len(d) else d
+    d = d[d["method"].isin(methods)] if len(d) else d
     rows = []
-    for (problem, n, mode), g in d.groupby(["problem", "n", "mode"]):
+    for (problem, n, method), g in d.groupby(["problem", "n", "method"]):
         peak = linear_fit(g["k"], g["peak_rss_delta"])
         tape = linear_fit(g["k"], g["tape_bytes"]) if g["tape_bytes"].notna().any() else None
         theory = linear_fit(g["k"], g["theory_bytes"])
         big = g.loc[g["k"].idxmax()]
         rows.append({
-            "problem": problem, "n": int(n), "mode": mode, "trials": len(g), "k_max": int(big["k"]),
+            "problem": problem, "n": int(n), "method": method, "mode": str(g["mode"].iloc[0]),
+            "trials": len(g), "k_max": int(big["k"]),
             "peak_bytes_per_op": _bytes(peak.slope), "peak_r2": peak.r2, "peak_se": peak.se,
             "peak_flat": is_flat(peak, RSS_RESOLUTION), "k_min": int(g["k"].min()),
             "tape_bytes_per_op": _bytes(tape.slope) if tape else math.nan,

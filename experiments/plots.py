@@ -261,7 +261,7 @@ def plot_memory(df: pd.DataFrame, path: Path, chain: dict | None = None) -> Path
                     for v in g[c].dropna() if float(v) > 0]
         floor = min(MEM_FLOOR, min(positive) / 2) if positive else MEM_FLOOR
         for mode in ("reverse", "forward"):
-            h = g[g["mode"] == mode].sort_values("k")
+            h = g[g["method"] == mode].sort_values("k")  # interpreted (compiled rows: compiled_<mode>)
             if h.empty:
                 continue
             ax.plot(h["k"], np.maximum(h["theory_bytes"].astype(float), floor), "-", color=COLORS[mode],
@@ -271,6 +271,10 @@ def plot_memory(df: pd.DataFrame, path: Path, chain: dict | None = None) -> Path
             if mode == "reverse" and h["tape_bytes"].notna().any():
                 ax.plot(h["k"], np.maximum(h["tape_bytes"].astype(float), floor), "s--", color="black",
                         ms=4, lw=1, zorder=4, label="reverse: tape bytes (Tape.nbytes)")
+            c = g[g["method"] == f"compiled_{mode}"].sort_values("k")
+            if len(c):
+                ax.plot(c["k"], np.maximum(c["peak_rss_delta"].astype(float), floor), "^:",
+                        color=COLORS[mode], zorder=3, label=f"compiled {mode}: peak RSS delta")
         f = fits[(fits["problem"] == problem) & (fits["n"] == n) & (fits["mode"] == "reverse")]
         if len(f):
             r = f.iloc[0]

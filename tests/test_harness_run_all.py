@@ -44,7 +44,7 @@ def test_run_all_tiny_resume_and_force(tmp_path: Path) -> None:
     for method in ("value", "reverse", "forward"):
         assert seed.loc[method, "status"] == "ok" and seed.loc[method, "check_err"] == 0.0
     mem = frames["memory"]
-    assert set(mem["method"]) == {"selftest", "reverse", "forward"}
+    assert set(mem["method"]) == {"selftest", "reverse", "forward", "compiled_reverse", "compiled_forward"}
     measured = mem["status"] != "skipped"  # a trial over the memory cap (other work) is skipped
     assert (mem.loc[measured, "status"] == "ok").all() and measured.sum() >= 1
     assert progress_lines(first.stderr) >= 5  # one line per trial on a non-terminal

@@ -3,11 +3,14 @@
 f = sum(tanh(tanh(... tanh(x)))) with k steps, on an n-vector (``vector_chain``) and on a Python
 float (``scalar_chain``, the per-operation regime). ``reverse``: the gradient (one recording, one
 sweep); ``forward``: one JVP (one direction; a forward gradient repeats it per direction, at the
-same memory). Each trial runs in fresh subprocesses (``experiments.memory_probe``) with the
-allocator pinned; rows carry the peak RSS above baseline, the tape's exact bytes
-(``Tape.nbytes``, reverse rows), the tape's node count and the theoretical bytes: one float64 partial per
-tanh step for reverse (8 n k), two live n-vectors (value and tangent) for forward (16 n).
-The first row is the probe's self-test on a known 200 MB allocation.
+same memory). ``compiled_reverse`` and ``compiled_forward``: the same gradient and JVP through
+``modes.compile``, compiled (and called once) in the probe's set-up, before its baseline is read,
+so the peak is that of one call of the generated code. Each trial runs in fresh subprocesses
+(``experiments.memory_probe``) with the allocator pinned; rows carry the peak RSS above baseline,
+the tape's exact bytes (``Tape.nbytes``, interpreted reverse rows), the tape's node count and the
+theoretical bytes: one float64 partial per tanh step for reverse (8 n k), two live n-vectors
+(value and tangent) for forward (16 n). The first row is the probe's self-test on a known 200 MB
+allocation.
 """
 
 from __future__ import annotations
@@ -25,7 +28,15 @@ from ..runner import Context, Method, memory_trial
 
 NAME = "memory"
 TITLE = "Memory vs number of operations"
-MODES = ("reverse", "forward")
+# compiling a chain takes time per operation (seconds at k = 10 000): below --full, the forward JVP
+# is compiled only up to this k (the compiled gradient, the figure of interest, at every k)
+COMPILED_FORWARD_MAX_K = {"tiny": 300, "quick": 300}
+METHODS = {  # method: (mode, compiled)
+    "reverse": ("reverse", False),
+    "forward": ("forward", False),
+    "compiled_reverse": ("reverse", True),
+    "compiled_forward": ("forward", True),
+}
 
 
 def grid(profile: str) -> list[tuple[str, int, int]]:
@@ -60,17 +71,32 @@ def exact_gradient(x: Any, k: int) -> Any:
     return g
 
 
-def target(problem: str, mode: str, n: int, k: int) -> ProbeTarget:
+def target(problem: str, mode: str, n: int, k: int, compiled: bool = False) -> ProbeTarget:
     """The probe target (runs in the trial subprocess): set-up here, ``compute`` is measured.
 
-    ``after`` checks the result against ``exact_gradient`` and, for reverse mode, records the
-    chain once more (after the measurement) to read the tape's node count and exact bytes.
+    ``compiled``: the gradient (reverse) or the JVP (forward) through ``modes.compile``, compiled
+    and called once here; a first call that fell back to the interpreted function raises.
+    ``after`` checks the result against ``exact_gradient`` and, for interpreted reverse mode,
+    records the chain once more (after the measurement) to read the tape's node count and exact
+    bytes.
     """
     f = chain(k)
     x: Any = np.linspace(-1.0, 1.0, n) if problem == "vector_chain" else 0.5
     v: Any = np.ones(n) if problem == "vector_chain" else 1.0
     out: dict[str, Any] = {}
-    if mode == "reverse":
+    if compiled:
+        def jvp(x: Any) -> Any:
+            return modes.jvp(f, (x,), (v,))[1]
+
+        c = modes.compile(modes.grad(f) if mode == "reverse" else jvp, x)
+        c(x)  # compiled in the set-up, and called once: the baseline is read after this
+        if c.fallbacks or c.retraces:
+            raise RuntimeError(f"modes.compile ({mode}, {problem}, k={k}): the first call ran "
+                               f"{c.fallbacks} fallback(s) and {c.retraces} retrace(s)")
+
+        def compute() -> None:
+            out["d"] = c(x)
+    elif mode == "reverse":
         g = modes.grad(f)
 
         def compute() -> None:
@@ -85,27 +111,34 @@ def target(problem: str, mode: str, n: int, k: int) -> ProbeTarget:
         res: dict[str, Any] = {"check_err": float(np.max(np.abs(np.asarray(out["d"]) - want)))}
         if mode == "reverse":
             _, tape, _, _ = _record(f, [x], (0,))
-            res.update(ops=len(tape), tape_bytes=tape.nbytes)
+            res.update(ops=len(tape), **({} if compiled else {"tape_bytes": tape.nbytes}))
         else:  # the node count does not depend on n: record the chain on one entry
             _, tape, _, _ = _record(f, [x[:1] if isinstance(x, np.ndarray) else x], (0,))
             res["ops"] = len(tape)
         return res
 
     # Warm-up outside the measurement (imports, first-call caches), on a one-step chain.
-    modes.grad(chain(1))(x) if mode == "reverse" else modes.jvp(chain(1), (x,), (v,))
+    if not compiled:
+        modes.grad(chain(1))(x) if mode == "reverse" else modes.jvp(chain(1), (x,), (v,))
     return ProbeTarget(compute, after, {"theory_bytes": theory_bytes(problem, mode, n, k)})
 
 
 def run(ctx: Context) -> None:
     cells = grid(ctx.profile.name)
-    with ctx.progress(NAME, 1 + len(cells) * len(MODES)) as bar:
+    with ctx.progress(NAME, 1 + len(cells) * len(METHODS)) as bar:
         bar.step("probe self-test (200 MB)")
         memory_trial(ctx, NAME, {"problem": "allocation", "n": SELF_TEST_BYTES // 8, "k": 1},
                      Method("selftest", "plain", estimate_bytes=1.2 * SELF_TEST_BYTES),
                      "experiments.memory_probe:allocation", {"nbytes": SELF_TEST_BYTES})
         for problem, n, k in cells:
-            for mode in MODES:
-                bar.step(f"{problem} n={n} k={k} {mode}")
+            for method, (mode, compiled) in METHODS.items():
+                bar.step(f"{problem} n={n} k={k} {method}")
+                cap = COMPILED_FORWARD_MAX_K.get(ctx.profile.name)
+                skip = (f"the {ctx.profile.name} profile compiles the forward JVP only up to k = {cap} "
+                        "(compiling takes time per operation); --full measures every k"
+                        if method == "compiled_forward" and cap is not None and k > cap else None)
                 memory_trial(ctx, NAME, {"problem": problem, "n": n, "k": k},
-                             Method(mode, mode, estimate_bytes=estimate_bytes(problem, mode, n, k)),
-                             f"{__name__}:target", {"problem": problem, "mode": mode, "n": n, "k": k})
+                             Method(method, mode, estimate_bytes=estimate_bytes(problem, mode, n, k),
+                                    skip=skip),
+                             f"{__name__}:target",
+                             {"problem": problem, "mode": mode, "n": n, "k": k, "compiled": compiled})

@@ -17,9 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from . import analysis, calibration, plots
+from . import analysis, calibration, counts, plots
 from .memory_probe import MALLOC_ENV
-from .suite import overhead_report
+from .suite import compiled_report, overhead_report
 
 REPORT_FILE = "REPORT.md"
 
@@ -527,6 +527,13 @@ def _gradient_cost(out_dir: Path, frames: dict[str, pd.DataFrame]) -> str:
     for (method, n), g in loop.groupby(["method", "n"]):
         lines.append(f"* Scalar loop ({g['problem'].iloc[0]}), {method} at n = {size(n)}: ratio "
                      f"{num(g['ratio_median'].iloc[0])}.")
+    split = compiled_report.split_table(frames["gradient_cost"], compiled_report.GRADIENT_COST_METHODS,
+                                        sys.modules[__name__])
+    if split:
+        lines.append("\n**Algorithm and overhead.** " + compiled_report.OVERHEAD_NOTE
+                     + " Per function and size (forward counted only where it was timed, up to n = "
+                     f"{size(counts.FORWARD_COUNT_MAX_N)}):\n\n" + split + "\n\n"
+                     + compiled_report.griewank_sentence(frames["gradient_cost"], sys.modules[__name__]))
     lines.append("\n" + _figure(out_dir, "gradient_cost",
                                 "time(gradient) / time(f) per function, both modes; the band marks "
                                 f"the cheap-gradient bound {num(plots.BOUND[0])}-{num(plots.BOUND[1])}"))

@@ -50,6 +50,9 @@ COLUMNS: tuple[str, ...] = (
     "check_err", "value", "auto_choice", "reverse_weight",
     # checkpointing: the schedule, its snapshots, and untaped step evaluations against theory
     "schedule", "snapshots", "advances", "theory_advances", "recompute_factor",
+    # operation counts (modes.count_ops, machine independent): of f and of its reverse and forward
+    # gradients, in all and multiplicative (Griewank's measure); seconds to build the timed callable
+    "ops_f", "ops_reverse", "ops_forward", "mul_f", "mul_reverse", "mul_forward", "setup_s",
     # provenance: the machine fingerprint, the code's content hash, the BLAS thread setting
     "machine", "code_version", "blas_threads", "timestamp", "wall_s", "load_avg", "config_key",
 )

@@ -15,7 +15,8 @@ from types import ModuleType
 from typing import NamedTuple
 
 ORDER = ("seed", "scalar_gradient", "jacobian_crossover", "batched_reverse", "memory", "overhead",
-         "gradient_cost", "second_order", "sparse_jacobian", "checkpointing", "benchmarks", "peers")
+         "gradient_cost", "compiled", "second_order", "sparse_jacobian", "checkpointing", "benchmarks",
+         "peers")
 
 
 class _Experiments(Mapping[str, ModuleType]):
@@ -52,18 +53,21 @@ class Cost(NamedTuple):
 # module) is timed in full every run.
 EXPECTED: dict[str, dict[str, Cost]] = {
     "tiny": {"seed": Cost(4, 0, 4), "scalar_gradient": Cost(8, 13), "jacobian_crossover": Cost(6, 32),
-             "memory": Cost(4, 5), "overhead": Cost(10, 30), "gradient_cost": Cost(3, 5),
+             "memory": Cost(5, 9), "overhead": Cost(10, 30), "gradient_cost": Cost(3, 6),
+             "compiled": Cost(2, 49),
              "checkpointing": Cost(5, 8, 0.3), "benchmarks": Cost(15, 43), "peers": Cost(15, 40, 0.4),
              "library_speed": Cost(16, 0, 16), "batched_reverse": Cost(1, 10), "second_order": Cost(5, 30),
              "sparse_jacobian": Cost(3, 40)},
     "quick": {"seed": Cost(3.6, 0, 3.6), "scalar_gradient": Cost(12.7, 46),
               "jacobian_crossover": Cost(27.9, 125), "batched_reverse": Cost(7.0, 10),
-              "memory": Cost(7.6, 13), "overhead": Cost(16.4, 38), "gradient_cost": Cost(5.5, 41),
+              "memory": Cost(15.9, 24), "overhead": Cost(16.4, 38), "gradient_cost": Cost(7.4, 41),
+              "compiled": Cost(21.5, 82),
               "second_order": Cost(7.6, 44), "sparse_jacobian": Cost(28.2, 72),
               "checkpointing": Cost(10.0, 20, 0.9), "benchmarks": Cost(13.6, 43),
               "peers": Cost(22.0, 62, 0.5), "library_speed": Cost(17.8, 0, 17.8)},
     "full": {"seed": Cost(5, 0, 5), "scalar_gradient": Cost(300, 54), "jacobian_crossover": Cost(400, 360),
-             "memory": Cost(300, 55), "overhead": Cost(100, 57), "gradient_cost": Cost(150, 114),
+             "memory": Cost(650, 109), "overhead": Cost(100, 57), "gradient_cost": Cost(170, 114),
+             "compiled": Cost(300, 210),
              "checkpointing": Cost(1200, 140, 20), "benchmarks": Cost(2400, 150, 600),
              "peers": Cost(1500, 600, 1), "library_speed": Cost(40, 0, 40), "batched_reverse": Cost(32, 35),
              "second_order": Cost(900, 150), "sparse_jacobian": Cost(400, 280)},

@@ -107,6 +107,20 @@ class Sweep:
             self.owned.add(new)
             self.bars[parent] = new
 
+    def _product(self, g: Any, p: Any) -> Any:
+        """``g * p``; a scalar bar times a partial ``k * y`` (k a number) as ``(g * k) * y``, one
+        pass over the array instead of two."""
+        graph = self.graph
+        if type(p) is Sym and p._index >= self.temp_from and np.ndim(_value(g)) == 0:
+            op = graph.ops[p._index]
+            if op.prim is OPS.multiply and not op.kwargs and len(op.args) == 2:
+                k, y = op.args
+                if type(y) in (int, float):
+                    k, y = y, k
+                if type(k) in (int, float) and type(y) is Sym and type(y._example) is ndarray:
+                    return graph.apply(OPS.multiply, (graph.apply(OPS.multiply, (g, k), {}), y), {})
+        return graph.apply(OPS.multiply, (g, p), {})
+
     def _is_one(self, x: Any) -> bool:
         """Whether ``x`` is the constant 1.0 (the seed) or a name for it."""
         while type(x) is Sym and x._index >= 0:
@@ -206,7 +220,7 @@ class Sweep:
                 elif type(p) is Sym and type(p._example) is ndarray and self._is_one(gv):
                     c, owned = p, False  # a seed of 1 times an array: no pass over the array
                 else:
-                    c = self.graph.apply(OPS.multiply, (gv, p), {})
+                    c = self._product(gv, p)
                     owned = True
                 shape = shape_of(a._example)
                 if uniform and shape_of(c) == ():
@@ -290,6 +304,10 @@ def _basic(index: Any) -> bool:
 def _is_constant(x: Any) -> bool:
     return not isinstance(x, Sym) and not hasattr(x, "_level") and (
         isinstance(x, (int, float, np.number, ndarray)))
+
+
+def _value(x: Any) -> Any:
+    return x._example if type(x) is Sym else x
 
 
 def _registered(name: str) -> Any:

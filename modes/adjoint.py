@@ -10,7 +10,6 @@ calls the rule itself on the replayed values, which is always right.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np

@@ -278,7 +278,7 @@ def _version(graph: Graph, gen: Generator, fn_name: str, result: Any, finite: bo
         if isinstance(v, Traced) and not isinstance(v, Sym):
             raise ModesError(f"modes.compile({fn_name}): the function returned a traced value of a "
                              "transformation that had ended (a leaked tracer); return plain results")
-    out_leaves = [_fresh_const(gen, graph, v) for v in out_leaves]
+    out_leaves = [_fresh_const(graph, v) for v in out_leaves]
     flags = [type(v) is Sym and np.asarray(v._example).dtype.kind == "f"
              and (finite is True or (finite is not False and v in finite)) for v in out_leaves]
     program = gen.generate(fn_name, out_leaves, flags, as_tuple=out_def is not LEAF)
@@ -286,7 +286,7 @@ def _version(graph: Graph, gen: Generator, fn_name: str, result: Any, finite: bo
     return Version(program, in_def, statics, static_at, out_def, graph, kind)
 
 
-def _fresh_const(gen: Generator, graph: Graph, v: Any) -> Any:
+def _fresh_const(graph: Graph, v: Any) -> Any:
     """A constant array among the results is copied on each call (callers may write into it)."""
     if type(v) is ndarray:
         return graph.record(None, "copy", np.copy, np.copy, (v,), {})

@@ -244,3 +244,20 @@ def test_ratio_figure_needs_two_sizes(tmp_path: Path) -> None:
     path = compiled_report.plot_ratios(pd.DataFrame(rows), tmp_path / "r.png")
     assert path is not None and path.stat().st_size > 0
     assert compiled_report.plot_ratios(pd.DataFrame(rows[:2]), tmp_path / "s.png") is None
+
+
+def test_memory_held_between_calls_is_the_baseline_difference(tmp_path: Path) -> None:
+    (tmp_path / "machine.csv").write_text(f"machine_id\n{MID}\n")
+    rows = []
+    for k in (1, 100, 1000):
+        for method, per, base in (("reverse", 400.0, 5e7), ("compiled_reverse", 8.0, 5e7 + 5000.0 * k)):
+            rows.append({"problem": "scalar_chain", "n": 1, "k": k, "method": method, "mode": "reverse",
+                         "peak_rss_delta": per * k + 1e5, "theory_bytes": 8 * k, "baseline_rss": base})
+    _rec(tmp_path, "memory", rows)
+    held = compiled_report.resident(tmp_path).iloc[0]
+    assert (held["method"], held["k"], held["held"]) == ("compiled_reverse", 1000, 5e6)
+    text = compiled_report.section(tmp_path)  # no compiled.csv: the memory part stands alone
+    assert "No data" in text
+    part = compiled_report._memory(tmp_path, report)
+    assert "compiled reverse 8 bytes per operation against interpreted 400 bytes (0.02 times" in part
+    assert f"compiled reverse {report.nbytes(5e6)} at k = {report.size(1000)}" in part

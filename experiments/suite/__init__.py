@@ -46,7 +46,8 @@ class Cost(NamedTuple):
 
 
 # profile -> experiment -> Cost, measured on the 2-core reference machine while other work loaded it
-# (load average 2-3): quick and tiny are one run each into an empty folder (quick: 202 s in all);
+# (load average 2-4): quick and tiny are one run each into an empty folder (quick: 202 s in all;
+# compiled, memory and gradient_cost from a later run, 228 s in all, once compiled was added);
 # full is rough, the quick per-trial times scaled by its number of trials and its longer timed
 # batches (no full run was timed here). ``run_all`` sums the experiments it runs, each scaled by
 # the share of its trials not yet recorded, plus ``STARTUP_S``. ``library_speed`` (the lead's
@@ -60,8 +61,8 @@ EXPECTED: dict[str, dict[str, Cost]] = {
              "sparse_jacobian": Cost(3, 40)},
     "quick": {"seed": Cost(3.6, 0, 3.6), "scalar_gradient": Cost(12.7, 46),
               "jacobian_crossover": Cost(27.9, 125), "batched_reverse": Cost(7.0, 10),
-              "memory": Cost(15.9, 24), "overhead": Cost(16.4, 38), "gradient_cost": Cost(7.4, 41),
-              "compiled": Cost(21.5, 82),
+              "memory": Cost(12.2, 24), "overhead": Cost(16.4, 38), "gradient_cost": Cost(6.1, 41),
+              "compiled": Cost(20.7, 82),
               "second_order": Cost(7.6, 44), "sparse_jacobian": Cost(28.2, 72),
               "checkpointing": Cost(10.0, 20, 0.9), "benchmarks": Cost(13.6, 43),
               "peers": Cost(22.0, 62, 0.5), "library_speed": Cost(17.8, 0, 17.8)},

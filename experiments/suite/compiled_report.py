@@ -169,6 +169,26 @@ def memory_fits(out_dir: Path) -> pd.DataFrame:
         .reset_index(drop=True)
 
 
+def resident(out_dir: Path) -> pd.DataFrame:
+    """Per (problem, n, compiled method) at its largest k: its probe's baseline RSS minus the
+    interpreted probe's of the same cell (``held``): what the compiled program keeps resident."""
+    from .. import analysis
+
+    mem = _ok(analysis.current_rows(Path(out_dir), "memory"))
+    rows = []
+    for method in ("compiled_reverse", "compiled_forward"):
+        base = method.split("_")[1]
+        for (problem, n), g in (mem[mem["method"] == method].groupby(["problem", "n"]) if len(mem) else []):
+            k = g["k"].max()
+            other = mem[(mem["problem"] == problem) & (mem["n"] == n) & (mem["k"] == k)
+                        & (mem["method"] == base)]
+            if len(other):
+                rows.append({"problem": problem, "n": int(n), "method": method, "k": int(k),
+                             "held": float(g[g["k"] == k]["baseline_rss"].iloc[0])
+                             - float(other["baseline_rss"].iloc[0])})
+    return pd.DataFrame(rows, columns=["problem", "n", "method", "k", "held"])
+
+
 # ---- the figure --------------------------------------------------------------------------------------------
 def plot_ratios(split: pd.DataFrame, path: Path) -> Path | None:
     """Time / f against n, per scalar problem with more than one size: the four modes methods and
@@ -427,16 +447,25 @@ def _memory(out_dir: Path, fmt: Any) -> str:
     fits = memory_fits(out_dir)
     if fits.empty or not fits["method"].str.startswith("compiled").any():
         return ""
-    rows = [(r["problem"], fmt.size(r["n"]), LABELS.get(r["method"], r["method"]), int(r["trials"]),
-             fmt.span(r["k_min"], r["k_max"], fmt.size),
-             "flat" if r["peak_flat"] else fmt.num(r["peak_bytes_per_op"]), fmt.num(r["theory_bytes_per_op"]),
-             fmt.nbytes(r["peak_at_k_max"])) for _, r in fits.iterrows()]
+    held = resident(out_dir)
+    rows = []
+    for _, r in fits.iterrows():
+        h = held[(held["problem"] == r["problem"]) & (held["n"] == r["n"]) & (held["method"] == r["method"])]
+        rows.append((r["problem"], fmt.size(r["n"]), LABELS.get(r["method"], r["method"]), int(r["trials"]),
+                     fmt.span(r["k_min"], r["k_max"], fmt.size),
+                     "flat" if r["peak_flat"] else fmt.num(r["peak_bytes_per_op"]),
+                     fmt.num(r["theory_bytes_per_op"]), fmt.span(r["peak_min"], r["peak_max"], fmt.nbytes),
+                     fmt.nbytes(r["peak_at_k_max"]),
+                     fmt.nbytes(h["held"].iloc[0]) if len(h) else ""))
     text = ["### Memory per operation, interpreted and compiled\n",
             "From the `memory` experiment: peak RSS above baseline of one call on the chain of k tanh "
             "steps, the compiled program compiled and called once before the baseline was read; "
-            "bytes per operation are the slope in k (**flat**: no growth the measurement resolves).\n",
+            "bytes per operation are the slope in k (**flat**: no growth the measurement resolves; "
+            "the range of the peaks over k is beside it). *Held between calls*: the compiled probe's "
+            "baseline above the interpreted probe's at the largest k, the memory the compiled "
+            "program (and what it keeps of its recording) occupies while idle.\n",
             fmt.table(["problem", "n", "method", "trials", "k", "peak RSS bytes/op", "theory bytes/op",
-                       "peak at k max"], rows) + "\n"]
+                       "peaks over k", "peak at k max", "held between calls at k max"], rows) + "\n"]
     for (problem, n), g in fits.groupby(["problem", "n"], sort=False):
         by = g.set_index("method")
         if {"reverse", "compiled_reverse"} <= set(by.index):
@@ -455,9 +484,16 @@ def _memory(out_dir: Path, fmt: Any) -> str:
             text.append(f"* **{problem}**, forward (one JVP): compiled "
                         + ("flat in k" if c["peak_flat"] else f"{fmt.num(c['peak_bytes_per_op'])} bytes per "
                            "operation")
-                        + f" up to k = {fmt.size(c['k_max'])}, interpreted "
+                        + f" up to k = {fmt.size(c['k_max'])} (peaks "
+                        f"{fmt.span(c['peak_min'], c['peak_max'], fmt.nbytes)}), interpreted "
                         + ("flat" if i["peak_flat"] else f"{fmt.num(i['peak_bytes_per_op'])} bytes per "
-                           "operation") + f" up to k = {fmt.size(i['k_max'])}.")
+                           "operation") + f" up to k = {fmt.size(i['k_max'])} (peaks "
+                        f"{fmt.span(i['peak_min'], i['peak_max'], fmt.nbytes)}).")
+        h = held[(held["problem"] == problem) & (held["n"] == n)]
+        if len(h):
+            text.append(f"* **{problem}**, held between calls: " + "; ".join(
+                f"{LABELS[r['method']]} {fmt.nbytes(r['held'])} at k = {fmt.size(r['k'])} "
+                f"({fmt.nbytes(r['held'] / r['k'])} per operation)" for _, r in h.iterrows()) + ".")
     return "\n".join(text) + "\n"
 
 

@@ -56,10 +56,16 @@ def theory_bytes(problem: str, mode: str, n: int, k: int) -> int:
     return 8 * n * k if mode == "reverse" else 16 * n
 
 
-def estimate_bytes(problem: str, mode: str, n: int, k: int) -> float:
-    """For the safety check: theory with headroom (Python objects per node for scalars), plus 64 MiB."""
+def estimate_bytes(problem: str, mode: str, n: int, k: int, compiled: bool = False) -> float:
+    """For the safety check: theory with headroom (Python objects per node for scalars), plus 64 MiB.
+
+    ``compiled``: plus what compiling holds per operation (its recording keeps the values it was
+    traced at: about four n-vectors per step of the vector chain, 6 KB per scalar step, as the
+    quick run's baselines showed).
+    """
     per_op = 1.5 * 8 * n if problem == "vector_chain" else 1_000.0
-    return (per_op * k if mode == "reverse" else 40.0 * n) + 64 * 2**20
+    held = (5 * 8.0 * n if problem == "vector_chain" else 8_000.0) * k if compiled else 0.0
+    return (per_op * k if mode == "reverse" else 40.0 * n) + held + 64 * 2**20
 
 
 def exact_gradient(x: Any, k: int) -> Any:
@@ -138,7 +144,7 @@ def run(ctx: Context) -> None:
                         "(compiling takes time per operation); --full measures every k"
                         if method == "compiled_forward" and cap is not None and k > cap else None)
                 memory_trial(ctx, NAME, {"problem": problem, "n": n, "k": k},
-                             Method(method, mode, estimate_bytes=estimate_bytes(problem, mode, n, k),
-                                    skip=skip),
+                             Method(method, mode, skip=skip,
+                                    estimate_bytes=estimate_bytes(problem, mode, n, k, compiled)),
                              f"{__name__}:target",
                              {"problem": problem, "mode": mode, "n": n, "k": k, "compiled": compiled})

@@ -5,50 +5,28 @@
 every arithmetic operation; ``mul_*``: the multiplicative ones, Griewank's measure). The counts
 depend on shapes and the registry's cost rules only, never on the machine.
 
-``count_ops`` always stages the forward gradient as well, every pass carrying its chunk of
-tangents, which costs about one interpreted forward gradient: it grows as n^2 (0.8 s for
-Speelpenning's loop at n = 1000, 90 s at n = 10 000 on a loaded 2-core machine). Without
-``forward`` that staging is replaced, for the duration of the call, by a constant function
-(``modes.op_counts._forward_with_chunk``), so the counts of f and of the reverse gradient are
-still ``count_ops``' own, and the forward columns stay empty.
+Counting the forward gradient records every pass with its chunk of tangents, which costs about
+one interpreted forward gradient: it grows as n^2 (0.8 s for Speelpenning's loop at n = 1000, 90 s
+at n = 10 000 on a loaded 2-core machine). Without ``forward`` it is skipped
+(``count_ops(..., forward=False)``) and the forward columns stay empty.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import modes
-from modes import op_counts
 
 FORWARD_COUNT_MAX_N = 1000  # above this many inputs the forward gradient is not counted (n^2 work)
 COLUMNS = ("ops_f", "ops_reverse", "ops_forward", "mul_f", "mul_reverse", "mul_forward")
-
-
-def _zero(*args: Any) -> float:
-    return 0.0
-
-
-@contextmanager
-def _reverse_only() -> Iterator[None]:
-    saved = op_counts._forward_with_chunk
-    op_counts._forward_with_chunk = lambda f, argnum, chunk: _zero  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        op_counts._forward_with_chunk = saved  # type: ignore[assignment]
 
 
 def row_counts(f: Callable[..., Any], args: tuple[Any, ...], argnum: int | tuple[int, ...] = 0,
                chunk: int | None = None, forward: bool = True) -> dict[str, int | None]:
     """The count columns of scalar ``f`` at ``args`` (gradient with respect to ``argnum``; the
     forward gradient with ``chunk`` tangents per pass, as the timed forward gradient runs)."""
-    if forward:
-        c = modes.count_ops(f, *args, argnum=argnum, chunk_size=chunk)
-    else:
-        with _reverse_only():
-            c = modes.count_ops(f, *args, argnum=argnum, chunk_size=chunk)
+    c = modes.count_ops(f, *args, argnum=argnum, chunk_size=chunk, forward=forward)
     return {"ops_f": c.f, "ops_reverse": c.reverse, "ops_forward": c.forward if forward else None,
             "mul_f": c.f_mul, "mul_reverse": c.reverse_mul,
             "mul_forward": c.forward_mul if forward else None}

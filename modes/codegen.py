@@ -49,7 +49,7 @@ _COMPARE = {"<", "<=", ">", ">=", "==", "!=", "&", "|", "^"}
 # From this many statements a program names its values by register and keeps scalar residuals in
 # a flat buffer: memory per operation near the 8 bytes of a float64, at no cost in speed.
 REGISTERS_FROM = 1000
-REGISTERS_FROM_BYTES = 1 << 26  # ... or whose values would hold this many bytes all at once
+REGISTERS_FROM_BYTES = 1 << 22  # ... or whose values would hold this many bytes all at once
 
 
 class _Plan:
@@ -311,7 +311,7 @@ class Generator:
         statements = sum(1 for i, op in enumerate(graph.ops) if keep[i] and op.out not in inlined)
         registers = self.registers
         if registers is None:  # long programs, or programs holding many bytes in temporaries
-            registers = statements > REGISTERS_FROM or sum(
+            registers = statements > REGISTERS_FROM or sum(  # (4 MiB: a few large arrays)
                 getattr(op.out._example, "nbytes", 8) for i, op in enumerate(graph.ops)
                 if keep[i]) > REGISTERS_FROM_BYTES
         plan = self._plan(keep, inlined, outputs, by_sym) if registers else None

@@ -50,7 +50,7 @@ class Transform(NamedTuple):
 class Version:
     """One compiled program: valid for one input structure, the static leaves and its guards."""
 
-    __slots__ = ("program", "in_def", "statics", "static_at", "out_def", "graph", "kind", "direct")
+    __slots__ = ("program", "in_def", "statics", "static_at", "out_def", "guards", "kind", "direct")
 
     def __init__(self, program: Program, in_def: TreeDef, statics: list[Any],
                  static_at: list[int], out_def: TreeDef, graph: Graph, kind: str) -> None:
@@ -59,7 +59,9 @@ class Version:
         self.statics = statics
         self.static_at = static_at
         self.out_def = out_def
-        self.graph = graph
+        # what the replay checks beyond types and shapes, as (kind, expected) pairs; the recorded
+        # graph itself (every intermediate's example value) is not kept
+        self.guards = [(g.kind, g.expected) for g in graph.guards]
         self.kind = kind
         # The program's return value is the result as it is: one leaf, or a flat tuple of leaves.
         self.direct = out_def is LEAF or (out_def.kind is tuple and all(

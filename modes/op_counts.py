@@ -49,7 +49,7 @@ class OpCount:
 
     f: int
     reverse: int
-    forward: int
+    forward: int | None  # None: not counted (count_ops(..., forward=False))
     sweep: int
     passes: int
     chunk: int
@@ -57,7 +57,7 @@ class OpCount:
     residual_bytes: int
     f_mul: int = 0  # the multiplicative part of each count (Griewank's measure)
     reverse_mul: int = 0
-    forward_mul: int = 0
+    forward_mul: int | None = 0
 
     @property
     def reverse_ratio(self) -> float:
@@ -66,7 +66,9 @@ class OpCount:
 
     @property
     def forward_ratio(self) -> float:
-        """OPS(forward gradient) / OPS(f)."""
+        """OPS(forward gradient) / OPS(f) (nan when the forward gradient was not counted)."""
+        if self.forward is None:
+            return math.nan
         return self.forward / self.f if self.f else math.inf
 
     @property
@@ -81,9 +83,11 @@ class OpCount:
         return self.reverse_mul <= GRIEWANK_OMEGA * self.f_mul
 
     def __str__(self) -> str:
+        forward = ("forward gradient not counted" if self.forward is None else
+                   f"forward gradient {self.forward} ({self.forward_ratio:.2f}x f, "
+                   f"{self.passes} pass(es) of {self.chunk} tangent(s))")
         return (f"OPS(f) = {self.f}; reverse gradient {self.reverse} ({self.reverse_ratio:.2f}x f: "
-                f"sweep {self.sweep}); forward gradient {self.forward} ({self.forward_ratio:.2f}x f, "
-                f"{self.passes} pass(es) of {self.chunk} tangent(s)); multiplicative: f "
+                f"sweep {self.sweep}); {forward}; multiplicative: f "
                 f"{self.f_mul}, reverse {self.reverse_mul} ({self.reverse_mul_ratio:.2f}x, "
                 f"Griewank's bound {GRIEWANK_OMEGA:g}x); residuals {self.residual_bytes} bytes")
 
@@ -120,12 +124,14 @@ def program_cost(graph: Graph, keep: list[bool] | None = None,
 
 
 def count_ops(f: Callable[..., Any], *args: Any, argnum: int | tuple[int, ...] = 0,
-              chunk_size: int | None = None) -> OpCount:
+              chunk_size: int | None = None, forward: bool = True) -> OpCount:
     """Operation counts of scalar ``f`` at ``args`` and of its gradient in both modes.
 
     ``argnum`` picks the differentiated arguments (as ``modes.grad``); ``chunk_size`` the forward
     mode's tangents per pass (default: all n directions in one pass). Counts come from shapes and
-    the registry's cost rules, so they do not depend on the machine.
+    the registry's cost rules, so they do not depend on the machine. Counting the forward
+    gradient records all its passes (work growing as n^2 for n inputs): ``forward=False`` skips
+    it (``.forward`` is then None).
     """
     from .api import _argnums
 
@@ -156,15 +162,17 @@ def count_ops(f: Callable[..., Any], *args: Any, argnum: int | tuple[int, ...] =
 
     n = sum(int(np.size(args[i])) for i in nums)
     chunk = n if chunk_size is None else max(1, min(chunk_size, n))
-    fwd_graph, _ = stage(_forward_with_chunk(f, argnum, chunk), list(args), build)
-    forward_ops = program_cost(fwd_graph)
+    fwd_graph = stage(_forward_with_chunk(f, argnum, chunk), list(args), build)[0] if forward \
+        else None
+    forward_ops = program_cost(fwd_graph) if fwd_graph is not None else None
     f_mul = program_cost(graph, [i < sweep.temp_from for i in range(len(graph.ops))],
                          multiplicative_cost)
     return OpCount(f=f_ops, reverse=f_ops + sweep_ops, forward=forward_ops, sweep=sweep_ops,
                    passes=max(1, -(-n // chunk)), chunk=chunk, n=n, residual_bytes=residual,
                    f_mul=f_mul,
                    reverse_mul=f_mul + program_cost(graph, sweep_keep, multiplicative_cost),
-                   forward_mul=program_cost(fwd_graph, None, multiplicative_cost))
+                   forward_mul=program_cost(fwd_graph, None, multiplicative_cost)
+                   if fwd_graph is not None else None)
 
 
 def _forward_with_chunk(f: Callable[..., Any], argnum: Any, chunk: int) -> Callable[..., Any]:

@@ -72,6 +72,9 @@ def test_talk_operation_counts_by_hand() -> None:
     assert counts.residual_bytes == modes.api._record(talk, [1.0, -3.0, 2.0], (0, 1, 2))[1].nbytes
     # forward: one pass of 3 tangents; every operation on values and on tangents
     assert counts.passes == 1 and counts.chunk == 3
+    assert counts.forward > counts.f
+    skipped = modes.count_ops(talk, 1.0, -3.0, 2.0, argnum=(0, 1, 2), forward=False)
+    assert skipped.forward is None and skipped.reverse == counts.reverse
 
 
 def test_operation_counts_of_speelpenning_and_matmul() -> None:
@@ -258,7 +261,7 @@ def test_transformed_functions_compile(transform: str) -> None:
     compiled = modes.compile(g, np.ones(3))
     for x in (np.ones(3), np.array([0.2, -1.0, 3.0])):
         np.testing.assert_allclose(compiled(x), g(x), rtol=1e-13)
-    assert len(compiled.versions) == 1, compiled.versions[-1].graph.guards
+    assert len(compiled.versions) == 1, compiled.versions[-1].guards
 
 
 def test_containers_aux_and_value() -> None:

@@ -311,7 +311,8 @@ class Generator:
         statements = sum(1 for i, op in enumerate(graph.ops) if keep[i] and op.out not in inlined)
         registers = self.registers
         if registers is None:  # long programs, or programs holding many bytes in temporaries
-            registers = statements > REGISTERS_FROM or sum(  # (4 MiB: a few large arrays)
+            # (a fused program has few temporaries left: registers by its length only)
+            registers = statements > REGISTERS_FROM or self.backend != "fused" and sum(
                 getattr(op.out._example, "nbytes", 8) for i, op in enumerate(graph.ops)
                 if keep[i]) > REGISTERS_FROM_BYTES
         plan = self._plan(keep, inlined, outputs, by_sym) if registers else None

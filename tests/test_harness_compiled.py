@@ -165,7 +165,7 @@ def test_checks_fail_a_wrong_derivative(tmp_path: Path, monkeypatch: pytest.Monk
     methods = compiled.methods_for(ctx, "rosenbrock", 10, 1, compiled.Budgets(), {"casadi": "absent",
                                                                                    "autograd": "absent"})
     names = [m.name for m in methods if m.name != "f" and m.skip is None]
-    assert names == list(compiled.MODES_METHODS)
+    assert names == list(compiled.MODES_METHODS) + list(compiled.FUSED_METHODS)  # numexpr: in dev
     rows = timing_trial(ctx, compiled.NAME, {"problem": "rosenbrock", "n": 10, "m": 1}, methods,
                         compiled.setup_for("rosenbrock", 10, 1, names, True),
                         compiled.check_for("rosenbrock", 10, 1))
@@ -262,3 +262,21 @@ def test_memory_held_between_calls_is_the_baseline_difference(tmp_path: Path) ->
     part = compiled_report._memory(tmp_path, report)
     assert "compiled reverse 8 bytes per operation against interpreted 400 bytes (0.02 times" in part
     assert f"compiled reverse {report.nbytes(5e6)} at k = {report.size(1000)}" in part
+
+
+def test_fused_section_compares_with_the_hand_written_gradient() -> None:
+    from experiments import report as fmt
+    from experiments.suite import compiled_report
+
+    rows = [{"problem": "rosenbrock", "n": n, "m": 1, "method": method, "mode": "reverse",
+             "status": "ok", "ratio_median": r, "t_median": r * 1e-3, "f_median": 1e-3}
+            for n, ratios in ((1000, (1.2, 1.6, 2.0)), (1_000_000, (1.7, 2.1, 1.4)))
+            for method, r in zip(("hand_reverse", "compiled_reverse", "fused_reverse"), ratios)]
+    df = pd.DataFrame(rows)
+    wide = compiled_report.fused_table(df)
+    assert list(wide["n"]) == [1000, 1_000_000]
+    text = compiled_report._fused(df, fmt)
+    assert "costs 1.4x f, below the hand-written numpy gradient's 1.7x" in text
+    slower = df.assign(ratio_median=[1.2, 1.6, 2.0, 1.3, 2.1, 1.4])
+    assert "not below the hand-written numpy gradient's 1.3x" in compiled_report._fused(slower, fmt)
+    assert compiled_report._fused(df[df["method"] != "fused_reverse"], fmt) == ""

@@ -9,6 +9,8 @@ every ratio to f is paired round by round. Methods:
   compiled in the set-up together with one call (``setup_s``); a compiled callable whose first
   call retraced or fell back to the interpreted function fails its row, so a compiled row always
   times generated code;
+* ``fused_reverse``, ``hand_reverse`` (Rosenbrock only): ``modes.compile(..., backend="fused")``
+  (the ``fused`` extra; skipped rows without numexpr) and the hand-written numpy gradient;
 * ``casadi:<mode>``, ``autograd:reverse``: the peers' own gradients and Jacobians
   (``experiments.peers``; a tool that is not installed gives ``skipped`` rows).
 
@@ -25,6 +27,8 @@ gradient, so it stops with it.
 """
 
 from __future__ import annotations
+
+import importlib.util
 
 import time
 from collections.abc import Callable
@@ -53,6 +57,9 @@ MODES_METHODS = {  # method: (mode, compiled)
     "compiled_forward": ("forward", True),
     "compiled_reverse": ("reverse", True),
 }
+# Rosenbrock only: the fused backend (the 'fused' extra, numexpr; threads pinned with BLAS's) and
+# the hand-written numpy gradient it is measured against.
+FUSED_METHODS = {"fused_reverse": "reverse", "hand_reverse": "reverse"}
 PEER_METHODS = {  # problem kind: the peers' methods, "<tool>:<mode>"
     "gradient": ("casadi:reverse", "autograd:reverse"),
     "jacobian": ("casadi:forward", "casadi:reverse"),
@@ -160,6 +167,17 @@ class CompileFellBack(RuntimeError):
 
 def build(case: Case, method: str) -> tuple[Callable[[], Any], dict[str, Any]]:
     """The zero-argument callable of ``method`` on ``case`` and row fields about it."""
+    if method == "hand_reverse":
+        grad = make_scalar(case.problem, case.n).grad
+        return (lambda: grad(*case.args)), {}
+    if method == "fused_reverse":
+        c = modes.compile(modes.grad(case.f), *case.args, backend="fused")
+        c(*case.args)
+        if c.fallbacks or c.retraces:
+            raise CompileFellBack(f"modes.compile(fused reverse of {case.problem}): its first call "
+                                  "fell back or retraced")
+        fused_lines = sum("fused(" in line for line in c.source.splitlines())
+        return (lambda: c(*case.args)), {"note": f"{fused_lines} fused expression(s)"}
     if method in MODES_METHODS:
         mode, compiled = MODES_METHODS[method]
         g = transform(case, mode)
@@ -250,6 +268,8 @@ class Budgets:
     def _calls(self, problem: str, method: str) -> Budget:
         if kind_of(problem) == "jacobian":
             return self.calls["jacobian"]
+        if method in FUSED_METHODS:
+            return self.calls[FUSED_METHODS[method]]
         mode = MODES_METHODS[method][0] if method in MODES_METHODS else method.split(":")[1]
         return self.calls[mode]
 
@@ -284,7 +304,7 @@ class Budgets:
         method = str(row.get("method"))
         if method == "f":
             return
-        if method in MODES_METHODS or method.startswith(TOOLS):
+        if method in MODES_METHODS or method in FUSED_METHODS or method.startswith(TOOLS):
             self._calls(problem, method).record((problem, method), self.size(problem, n, m), row)
         setup = row.get("setup_s")
         if method.startswith("casadi") and row.get("status") == "ok" and setup is not None \
@@ -306,6 +326,14 @@ def methods_for(ctx: Context, problem: str, n: int, m: int, budgets: Budgets,
         est = estimate(problem, name, n, m)
         skip = budgets.skip(problem, name, n, m, ctx.profile.call_budget_s, g.setup_budget_s)
         out.append(Method(name, mode, est, extra=extra, skip=skip or memory_verdict(est, ctx.mem_share)))
+    if problem == "rosenbrock":
+        fused_missing = None if importlib.util.find_spec("numexpr") is not None else (
+            "numexpr is not installed (the fused backend's extra: pip install -e '.[fused]')")
+        for name, mode in FUSED_METHODS.items():
+            est = estimate(problem, name, n, m)
+            skip = (fused_missing if name == "fused_reverse" else None) or budgets.skip(
+                problem, name, n, m, ctx.profile.call_budget_s, g.setup_budget_s)
+            out.append(Method(name, mode, est, skip=skip or memory_verdict(est, ctx.mem_share)))
     for name in PEER_METHODS[kind]:
         tool, mode = name.split(":")
         est = estimate(problem, name, n, m)

@@ -25,6 +25,7 @@ MODES_METHODS = {"interpreted_forward": "forward", "interpreted_reverse": "rever
                  "compiled_forward": "forward", "compiled_reverse": "reverse"}
 GRADIENT_COST_METHODS = {"reverse": "reverse", "forward": "forward"}
 LABELS = {"interpreted_forward": "interpreted forward", "interpreted_reverse": "interpreted reverse",
+          "fused_reverse": "fused reverse", "hand_reverse": "hand-written numpy gradient",
           "compiled_forward": "compiled forward", "compiled_reverse": "compiled reverse",
           "casadi:reverse": "CasADi reverse", "casadi:forward": "CasADi forward",
           "autograd:reverse": "autograd reverse", "f": "f (plain)", "reverse": "reverse",
@@ -397,6 +398,35 @@ def _rosenbrock(df: pd.DataFrame, fmt: Any) -> str:
             f"{fmt.seconds(c['f_median'])}); " + ", ".join(others) + ".\n")
 
 
+def fused_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Rosenbrock over n: gradient / f of the hand-written numpy gradient, compiled reverse and the
+    fused backend (rows where all three ran)."""
+    t = time_ratios(df)
+    t = t[t["problem"] == "rosenbrock"] if len(t) else t
+    want = ("hand_reverse", "compiled_reverse", "fused_reverse")
+    if t.empty or "fused_reverse" not in set(t["method"]):
+        return pd.DataFrame()
+    wide = t[t["method"].isin(want)].pivot_table(index="n", columns="method", values="ratio_median")
+    return wide.dropna(subset=[m for m in want if m in wide.columns]).reset_index()
+
+
+def _fused(df: pd.DataFrame, fmt: Any) -> str:
+    wide = fused_table(df)
+    if wide.empty or not {"hand_reverse", "compiled_reverse"} <= set(wide.columns):
+        return ""
+    rows = [(fmt.size(r["n"]), fmt.num(r["hand_reverse"]), fmt.num(r["compiled_reverse"]),
+             fmt.num(r["fused_reverse"])) for _, r in wide.iterrows()]
+    big = wide.iloc[-1]
+    verdict = "below" if big["fused_reverse"] < big["hand_reverse"] else "not below"
+    return ("### The fused backend\n\n`modes.compile(..., backend='fused')` (numexpr, its threads "
+            "pinned with BLAS's) writes each run of elementwise operations on large arrays as one "
+            "expression. Rosenbrock's gradient / f:\n\n"
+            + fmt.table(("n", "hand-written numpy", "compiled reverse", "fused reverse"), rows)
+            + f"\n\nAt n = {fmt.size(big['n'])} the fused gradient costs "
+            f"{fmt.num(big['fused_reverse'])}x f, {verdict} the hand-written numpy gradient's "
+            f"{fmt.num(big['hand_reverse'])}x.\n")
+
+
 def _jacobian(df: pd.DataFrame, fmt: Any) -> str:
     cells = jacobian_cells(df)
     if cells.empty:
@@ -518,7 +548,7 @@ def section(out_dir: Path) -> str:
               "against n, interpreted (dashed) and compiled (solid), beside each mode's operation ratio "
               "(dotted: the algorithm)*\n" if path is not None else "")
     parts = [title + intro, _talk(df, fmt), _split(df, fmt) + figure, _speelpenning(df, fmt),
-             _rosenbrock(df, fmt), _jacobian(df, fmt), _memory(out_dir, fmt), _problems(df, fmt)]
+             _rosenbrock(df, fmt), _fused(df, fmt), _jacobian(df, fmt), _memory(out_dir, fmt), _problems(df, fmt)]
     return "\n".join(p.rstrip() + "\n" for p in parts if p).rstrip() + "\n"
 
 

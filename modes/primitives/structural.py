@@ -136,12 +136,13 @@ max_ = _extreme(np.max, "max")
 min_ = _extreme(np.min, "min")
 
 
-def _prod_others(x: Any, axis: tuple[int, ...] | None) -> Any:
-    """Product of the other entries of each reduced slice, exact when x has zeros."""
+def _prod_others(x: Any, axis: tuple[int, ...] | None, ans: Any) -> Any:
+    """Product of the other entries of each reduced slice, exact when x has zeros (``ans``: the
+    product itself, reused rather than computed again)."""
     xv = np.asarray(plain(x))
     zeros = np.sum(xv == 0, axis=axis, keepdims=True)
     if not np.any(zeros):
-        return np.prod(x, axis=axis, keepdims=True) / x
+        return np.reshape(ans, _keepdims_shape(shape_of(x), axis)) / x
     # With zeros, a product of the others that is itself differentiable: exclusive prefix times
     # exclusive suffix products along the reduced entries (multiplications only, exact at every
     # order; dividing by x, or a constant for the zero entries, would lose the second derivative).
@@ -164,9 +165,9 @@ def _prod_others(x: Any, axis: tuple[int, ...] | None) -> Any:
 prod = structural(
     lambda x, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims), "prod",
     jvp=(lambda g, ans, x, axis, keepdims: np.sum(
-        g * _prod_others(x, axis), axis=_shift(axis, len(shape_of(x)), _nb(g, x)),
+        g * _prod_others(x, axis, ans), axis=_shift(axis, len(shape_of(x)), _nb(g, x)),
         keepdims=keepdims),),
-    vjp=(lambda g, ans, x, axis, keepdims: _spread(g, x, axis, keepdims) * _prod_others(x, axis),),
+    vjp=(lambda g, ans, x, axis, keepdims: _spread(g, x, axis, keepdims) * _prod_others(x, axis, ans),),
     cost=per_input_element,
 )
 

@@ -208,6 +208,31 @@ def test_min_runs_zero_through_the_protocol():
     assert bad["success"] is False and "min_runs" in bad["error"]
 
 
+def test_build_is_timed_apart_as_prepare(monkeypatch):
+    """A function's ``build`` (compiling a method) runs once, before the timed runs, and its time
+    comes first in ``timings`` as ``prepare``; nothing is reported when it builds nothing."""
+    calls = []
+    fn = hello.FUNCTIONS["double"]
+
+    def build(x, method):
+        calls.append(("build", method))
+        return method == "reverse"
+
+    monkeypatch.setitem(hello.FUNCTIONS, "double", Function(
+        fn.prepare, lambda x, m: calls.append(("run", m)) or 2 * x, derivative=True, build=build))
+    monkeypatch.setattr(hello, "BEST", {"forward": "forward", "reverse": "reverse", "auto": "reverse"})
+    message = {"id": 0, "kind": "evaluate", "module": "hello", "function": "double",
+               "input": {"x": 1.5, "min_runs": 3}}
+    r = Session("reverse").handle(message)
+    assert r["success"] and r["output"] == 3.0
+    assert [t["name"] for t in r["timings"]] == ["prepare", "evaluate", "evaluate", "evaluate"]
+    assert calls == [("build", "reverse")] + [("run", "reverse")] * 3
+    calls.clear()
+    r = Session("forward").handle(message)
+    assert [t["name"] for t in r["timings"]] == ["evaluate"] * 3
+    assert calls == [("build", "forward")] + [("run", "forward")] * 3
+
+
 def test_tape_pass_only_when_asked(monkeypatch):
     """Without ``--tape-bytes`` no evaluation runs a second time (nor reports tape bytes)."""
     runs = []

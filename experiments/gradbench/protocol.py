@@ -11,13 +11,18 @@ Messages (each has an ``id``; the response echoes it):
   "timings": [{"name": "evaluate", "nanoseconds"}, ...]}``: the function is run at least
   ``input.min_runs`` times (or ``runs``; default 1; 0 is accepted: the output still takes one run,
   which is timed) and until ``input.min_seconds`` (default 0) have passed, one timing per run;
-  reading the JSON input and writing the output are outside the timed region. Extra fields:
-  ``method`` (the derivative method actually run: the tool mode's best method for the module, or,
-  for a function that names its own method, as particle's and saddle's ``ff``/``fr``/``rf``/``rr``
-  do, that one; ``none`` for a function that differentiates nothing) and, only when the session
+  reading the JSON input and writing the output are outside the timed region. A compiled method
+  (``...-compiled``) is compiled for the input first, outside the ``evaluate`` timings: that time
+  comes first in ``timings`` as ``{"name": "prepare", "nanoseconds"}`` (as GradBench's C++ tools
+  report their own set-up; about 0 when an earlier evaluation compiled the same shapes). Extra
+  fields: ``method`` (the derivative method actually run: the tool mode's best method for the
+  module, or, for a function that names its own variant, as particle's and saddle's ``ff``/``fr``/
+  ``rf``/``rr`` do, that variant's best method, or the variant's method the tool's mode names, e.g.
+  ``rr-compiled``; ``none`` for a function that differentiates nothing) and, only when the session
   tracks tapes (``run.py --tape-bytes``), ``tape_bytes`` (peak residual bytes held by reverse-mode
-  tapes, from ``modes.memory.track()`` over one extra untimed run, or a representative part of it:
-  ``tape_scope``). Failures answer ``success: false`` with ``error``;
+  tapes, from ``modes.memory.track()`` over one extra untimed run, or a representative part of it,
+  of the interpreted method for a compiled one: ``tape_scope``). Failures answer ``success: false``
+  with ``error``;
 * ``analysis`` -> ``{"id"}``; ``end`` -> no response, the session ends.
 
 A line that is not a JSON object, or a message of unknown kind, gets ``{"id": <id or null>,
@@ -37,7 +42,8 @@ from types import ModuleType
 import modes
 from experiments import machine
 from experiments.adbench import MODULES
-from experiments.adbench.spec import TOOL_MODES, Function, method_for
+from experiments.adbench.compiled import base
+from experiments.adbench.spec import TOOL_MODES, Function, method_for, variant_method
 
 TOOL = "modes"
 
@@ -64,25 +70,43 @@ def run_timed(fn: Function, prepared: Any, method: str, min_runs: int,
 
 
 def tape_peak(fn: Function, prepared: Any, method: str) -> tuple[int, str]:
-    """(peak tape bytes, scope) of one untimed run (or of ``fn.tape_probe``)."""
+    """(peak tape bytes, scope) of one untimed run (or of ``fn.tape_probe``). A compiled method
+    keeps its residuals in its own registers and buffer, which ``modes.memory`` does not see: its
+    answer is the tape of the interpreted method it replays, and the scope says so."""
     probe = fn.tape_probe or fn.run
+    interpreted = base(method)
     with modes.memory.track() as meter:
-        probe(prepared, method)
-    return int(meter.peak_bytes), "evaluation" if fn.tape_probe is None else "one outer gradient"
+        probe(prepared, interpreted)
+    scope = "evaluation" if fn.tape_probe is None else "one outer gradient"
+    if interpreted != method:
+        scope += f" of {interpreted} (the interpreted method {method} replays)"
+    return int(meter.peak_bytes), scope
 
 
 def method_used(module: ModuleType, function: str, fn: Function, mode: str) -> str:
     """The method ``fn`` (``module.FUNCTIONS[function]``) really runs under the tool mode ``mode``.
 
-    A function named after one of its module's methods runs that method whatever the mode
-    (particle's and saddle's ``ff``, ``fr``, ``rf``, ``rr``: the eval names the variant); other
+    A function named after one of its module's methods runs that variant whatever the mode
+    (particle's and saddle's ``ff``, ``fr``, ``rf``, ``rr``: the eval names the variant), by the
+    variant's best method, or by the variant's method the mode names (``variant_method``); other
     derivatives run the mode's method (``method_for``); a primal runs none.
     """
     if not fn.derivative:
         return "none"
     if function in module.METHODS:
-        return function
+        return variant_method(module, function, mode)
     return method_for(module, mode)
+
+
+def prepare_timed(fn: Function, prepared: Any, method: str) -> list[dict[str, Any]]:
+    """``fn.build`` for ``method`` (compiling it), timed: ``[{"name": "prepare", ...}]``, or no
+    timing when there is nothing to build."""
+    if fn.build is None or method == "none":
+        return []
+    start = time.perf_counter_ns()
+    built = fn.build(prepared, method)
+    took = time.perf_counter_ns() - start
+    return [{"name": "prepare", "nanoseconds": took}] if built else []
 
 
 class Session:
@@ -163,10 +187,11 @@ class Session:
         min_seconds = float(opts.get("min_seconds", 0.0))
         method = method_used(module, function, fn, self.mode)
         prepared = fn.prepare(raw)
+        timings = prepare_timed(fn, prepared, method)
         result, times = run_timed(fn, prepared, method, min_runs, min_seconds)
+        timings += [{"name": "evaluate", "nanoseconds": t} for t in times]
         response = {"id": mid, "success": True, "output": fn.output(result, prepared),
-                    "timings": [{"name": "evaluate", "nanoseconds": t} for t in times],
-                    "method": method}
+                    "timings": timings, "method": method}
         if self.track_tape:
             response["tape_bytes"], response["tape_scope"] = tape_peak(fn, prepared, method)
         return response

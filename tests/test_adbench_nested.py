@@ -1,10 +1,14 @@
 """particle and saddle (nested AD): the inner derivatives and one outer derivative against finite
-differences in all four mode combinations, and the full descents against the eval's values."""
+differences in all four mode combinations, and the full descents against the eval's values; the
+compiled methods' value and outer gradient against the interpreted ones, at the traced point and
+replayed at other points of the descent, and their descents against the eval's values."""
 
 import numpy as np
 import pytest
 
-from experiments.adbench import gd, particle, saddle
+from compiled_check import RTOL
+from experiments.adbench import compiled, gd, particle, saddle
+from experiments.gradbench.protocol import method_used
 
 VARIANTS = ("ff", "fr", "rf", "rr")
 FD_STEP = 1e-6
@@ -56,3 +60,60 @@ def test_gd_on_a_quadratic_and_errors():
         gd.gradient("sideways")
     with pytest.raises(ValueError, match="unknown variant"):
         particle.solve(0.0, "fx")
+
+
+@pytest.mark.parametrize("variant", particle.COMPILED)
+def test_particle_compiled_outer_gradient_replays(variant):
+    """The compiled value and outer gradient (branch-free landing) against the interpreted
+    reference landing, at the traced w and, replayed, at others landing in the same block."""
+    particle.PROGRAMS.clear()
+    method = compiled.compiled(variant)
+    program = particle._program(variant, 0.15)
+    for w in (0.15, 0.1, 0.2):
+        value, grad = program(np.array([w]))
+        assert float(value) == pytest.approx(particle.landing(w, particle.MODE[variant[1]]), rel=RTOL)
+        assert float(grad[0]) == pytest.approx(particle.outer_gradient(w, variant), rel=RTOL)
+        assert particle.outer_gradient(w, method) == pytest.approx(float(grad[0]), rel=RTOL)
+    assert (program.retraces, program.fallbacks) == (0, 0)
+    assert particle.build(0.15, method) is True and particle.build(0.15, variant) is False
+    # the full descent, from a start whose first step is already below the tolerance
+    assert particle.solve(0.207, method) == particle.solve(0.207, variant) == 0.207
+
+
+def test_particle_blocks_are_the_reference_landing():
+    for w in (0.0, 0.05, 0.3):
+        for inner in ("forward", "reverse"):
+            assert particle.landing_blocks(w, inner) == pytest.approx(particle.landing(w, inner),
+                                                                      rel=1e-14)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_saddle_compiled_descents_and_replays(variant):
+    saddle.PROGRAMS.clear()
+    start = np.array([1.0, 1.0])
+    method = compiled.compiled(variant)
+    assert saddle.build(start, method) is True and saddle.build(start, variant) is False
+    # the interpreted descents' answer (test_saddle_solve_matches_eval checks them against it)
+    np.testing.assert_allclose(saddle.solve(start, method), [8.246324826140356e-06] * 4, rtol=RTOL)
+    F = saddle._programs(variant, start)[0]
+    inner = gd.gradient(saddle.MODE[variant[1]])
+    for p1 in (np.array([0.7, 0.9]), np.array([-0.3, 0.2])):  # other points of the outer descent
+        objective = lambda p: gd.maximum(inner, lambda p2: saddle.f(p, p2), start)  # noqa: E731
+        value, grad = F(p1, start)
+        assert float(value) == pytest.approx(objective(p1), rel=RTOL)
+        want = saddle.modes.grad(objective, mode=saddle.MODE[variant[0]])(p1)
+        np.testing.assert_allclose(grad, want, rtol=RTOL)
+    assert all((p.retraces, p.fallbacks) == (0, 0) for p in saddle._programs(variant, start))
+
+
+@pytest.mark.parametrize("module", [particle, saddle])
+def test_variant_methods(module):
+    """A variant's function runs its best method under a tool mode, the method a method-name mode
+    names when it is one of the variant's, else the variant itself."""
+    for variant in module.VARIANTS:
+        fn = module.FUNCTIONS[variant]
+        for mode in ("forward", "reverse", "auto"):
+            assert method_used(module, variant, fn, mode) == module.BEST[variant]
+        for other in module.METHODS:
+            want = other if compiled.base(other) == variant else variant
+            assert method_used(module, variant, fn, other) == want

@@ -154,22 +154,26 @@ def test_mode_decides_the_method():
 @pytest.mark.parametrize("module", [particle, saddle])
 @pytest.mark.parametrize("mode", ["forward", "reverse", "auto"])
 def test_particle_and_saddle_report_the_variant_that_ran(monkeypatch, module, mode):
-    """The eval names the variant (``ff`` ... ``rr``: outer then inner mode); that is what runs and
-    what the answer names, whatever the tool's mode (it used to name the mode's default, ``rr``
-    or ``ff``, for all four). The full descents take minutes, so ``solve`` is replaced by a stub
-    that records the variant it is asked for."""
+    """The eval names the variant (``ff`` ... ``rr``: outer then inner mode); that variant runs,
+    by its best method (``BEST[variant]``, e.g. ``rr-compiled``), and the answer names that method,
+    whatever the tool's mode (it used to name the mode's default, ``rr`` or ``ff``, for all four).
+    The full descents take minutes, so ``solve`` is replaced by a stub that records the method it
+    is asked for (``build``, the compiling, by one that does nothing)."""
     ran = []
-    monkeypatch.setattr(module, "solve", lambda start, variant: ran.append(variant) or 0.0)
+    monkeypatch.setattr(module, "solve", lambda start, method: ran.append(method) or 0.0)
+    monkeypatch.setattr(module, "_programs" if module is saddle else "_program", lambda *a: None)
     raw = {"w": 0.0} if module is particle else {"start": [1.0, 1.0]}
     session = Session(mode)
     for variant in module.VARIANTS:
-        assert method_used(module, variant, module.FUNCTIONS[variant], mode) == variant
+        best = module.BEST[variant]
+        assert best in (variant, variant + "-compiled")
+        assert method_used(module, variant, module.FUNCTIONS[variant], mode) == best
         r = session.handle({"id": 0, "kind": "evaluate", "module": module.NAME, "function": variant,
                             "input": raw})
         assert r["success"], r.get("error")
-        assert r["method"] == variant and ran[-1] == variant
+        assert r["method"] == best and ran[-1] == best
         assert "tape_bytes" not in r  # no extra pass unless asked for
-    assert ran == list(module.VARIANTS)
+    assert ran == [module.BEST[v] for v in module.VARIANTS]
 
 
 def test_method_used_for_every_module_and_mode():

@@ -1,11 +1,13 @@
 """ht: residuals against a loop-by-loop transcription of ADBench's C++ reference (per bone, per
-vertex, explicit 4x4 matrices), Jacobians of every method against finite differences and each other."""
+vertex, explicit 4x4 matrices), Jacobians of every method against finite differences and each other; the compiled method against
+the interpreted one it replays, also replayed at another input of the same shapes."""
 
 import math
 
 import numpy as np
 import pytest
 
+from compiled_check import check
 from conftest import assert_close_fd, numerical_jacobian
 from experiments.adbench import ht
 
@@ -98,3 +100,11 @@ def test_mirrored_and_small_rotation():
                        inp.correspondences, inp.points)
     assert np.all(np.isfinite(ht.objective(flipped)))  # zero rotation takes the identity branch
     assert np.all(np.isfinite(ht.jacobian(flipped, "forward-chunked")))
+
+
+@pytest.mark.parametrize("complicated", [False, True])
+def test_compiled_jacobian_replays_on_another_hand(complicated):
+    first = ht.prepare(ht.generate(npts=5, complicated=complicated, verts=30, seed=4))
+    second = ht.prepare(ht.generate(npts=5, complicated=complicated, verts=30, seed=9))
+    assert not np.allclose(first.theta, second.theta)
+    check(ht, ht.jacobian, first, second, ht._program, replays_second=True)

@@ -132,8 +132,9 @@ def test_protocol_session(tmp_path, mode):
 
 
 def test_mode_decides_the_method():
-    for mode, method in (("forward", "forward-chunked"), ("reverse", "reverse-batched"),
-                         ("auto", "forward-chunked"), ("reverse", "reverse-batched")):
+    for mode, method in (("forward", "forward-chunked-compiled"), ("reverse", "reverse-batched"),
+                         ("auto", "forward-chunked-compiled"), ("reverse", "reverse-batched"),
+                         ("forward-chunked", "forward-chunked")):
         r = Session(mode, track_tape=False).handle(
             {"id": 0, "kind": "evaluate", "module": "ht", "function": "jacobian",
              "input": ht.generate(npts=2, complicated=False, verts=10)})

@@ -1,11 +1,13 @@
 """lstm: the vectorised loss against a scalar-loop transcription of the reference, the gradient
-against finite differences and across modes."""
+against finite differences and across modes; the compiled reverse gradient against the interpreted
+one, also replayed at another input of the same shapes."""
 
 import math
 
 import numpy as np
 import pytest
 
+from compiled_check import check
 from conftest import assert_close_fd, assert_modes_agree, numerical_jacobian
 from experiments.adbench import lstm
 
@@ -54,3 +56,9 @@ def test_shape_errors():
     raw["state"] = [[0.0, 0.0]]
     with pytest.raises(ValueError, match="inconsistent shapes"):
         lstm.prepare(raw)
+
+
+def test_compiled_gradient_replays_on_another_input():
+    first = lstm.prepare(lstm.generate(2, 6, b=4, seed=1))
+    second = lstm.prepare(lstm.generate(2, 6, b=4, seed=2))
+    check(lstm, lstm.gradient, first, second, lstm._program, replays_second=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from experiments.adbench import MODULES, ba, gmm, hello, ht, kmeans, llsq, particle, saddle
+from experiments.adbench import MODULES, ba, gmm, hello, ht, kmeans, llsq, lstm, particle, saddle
 from experiments.gradbench.protocol import Session, method_used, run_timed
 from experiments.adbench.spec import Function
 
@@ -236,6 +236,19 @@ def test_build_is_timed_apart_as_prepare(monkeypatch):
     r = Session("forward").handle(message)
     assert [t["name"] for t in r["timings"]] == ["evaluate"] * 3
     assert calls == [("build", "forward")] + [("run", "forward")] * 3
+
+
+def test_compiled_method_through_the_protocol():
+    raw = lstm.generate(1, 4, b=3)
+    lstm.PROGRAMS.clear()
+    r = Session("reverse-compiled").handle({"id": 0, "kind": "evaluate", "module": "lstm",
+                                            "function": "jacobian", "input": raw | {"min_runs": 2}})
+    assert r["success"] and r["method"] == "reverse-compiled"
+    assert [t["name"] for t in r["timings"]] == ["prepare", "evaluate", "evaluate"]
+    np.testing.assert_allclose(r["output"], lstm.gradient(lstm.prepare(raw), "reverse"), rtol=1e-10)
+    r = Session("forward").handle({"id": 1, "kind": "evaluate", "module": "lstm",
+                                   "function": "jacobian", "input": raw})
+    assert r["method"] == "forward" and [t["name"] for t in r["timings"]] == ["evaluate"]
 
 
 def test_tape_pass_only_when_asked(monkeypatch):

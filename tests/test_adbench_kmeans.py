@@ -1,9 +1,12 @@
 """kmeans: the cost against a loop, and J H^-1 of every method against its closed form
-(centroid minus the mean of its points) and finite differences."""
+(centroid minus the mean of its points) and finite differences; the compiled methods against the
+interpreted ones, at the traced input and another of the same shapes (which traces again: the
+derivative of np.min reads the distances)."""
 
 import numpy as np
 import pytest
 
+from compiled_check import check
 from conftest import assert_close_fd, numerical_jacobian
 from experiments.adbench import kmeans
 
@@ -31,3 +34,9 @@ def test_gradient_finite_differences(inp):
     J = kmeans.direction(inp, "reverse") * 2 * np.bincount(
         np.argmin(((inp.points[:, None] - inp.centroids[None]) ** 2).sum(axis=2), axis=1))[:, None]
     assert_close_fd(J, fd)
+
+
+def test_compiled_directions():
+    first = kmeans.prepare(kmeans.generate(k=3, n=30, d=2, seed=5))
+    second = kmeans.prepare(kmeans.generate(k=3, n=30, d=2, seed=6))
+    check(kmeans, kmeans.direction, first, second, kmeans._program, replays_second=False)

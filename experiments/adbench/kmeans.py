@@ -8,6 +8,15 @@ Methods (nested AD for h): ``forward``: J by forward mode (k d directions), h = 
 gradient along 1 (forward over forward); ``reverse``: J by reverse mode, h = gradient of sum(J)
 (reverse over reverse, H symmetric); ``forward-over-reverse``: J by reverse mode and h by one
 forward pass through the reverse gradient (``modes.hvp``).
+
+Compiled methods (``reverse-compiled``, ``forward-over-reverse-compiled``;
+``experiments.adbench.compiled``): the whole direction function of (centroids, points), compiled
+by ``modes.compile`` (staged through the interpreted modes, as nested transformations are) and
+replayed. The derivative rule of ``np.min`` reads the distances themselves (``modes.plain``, to
+share ties), so the nested programs guard on them: new points or centroids trace again (tens of
+milliseconds at the eval's sizes) and repeated runs on one input replay. ``build`` compiles for
+the input before the timed runs (reported as ``prepare``). Forward over forward is not compiled:
+its k d directions of numpy work leave nothing to gain (measured equal, after 1-4 s compiling).
 """
 
 from __future__ import annotations
@@ -20,11 +29,14 @@ import numpy as np
 
 import modes
 
+from .compiled import Programs, base, compiled, is_compiled, shapes
 from .spec import Function, check_method
 
 NAME = "kmeans"
-METHODS = ("forward", "reverse", "forward-over-reverse")
-BEST = {"forward": "forward", "reverse": "reverse", "auto": "forward-over-reverse"}
+METHODS = ("forward", "reverse", "forward-over-reverse", compiled("reverse"),
+           compiled("forward-over-reverse"))
+BEST = {"forward": "forward", "reverse": "reverse-compiled", "auto": "reverse-compiled"}
+PROGRAMS = Programs(size=4)
 
 
 @dataclass(frozen=True)
@@ -42,7 +54,27 @@ def cost(C: Any, P: np.ndarray) -> Any:
 def direction(inp: Input, method: str) -> np.ndarray:
     """J / diag(H) at the centroids, by ``method``."""
     check_method(NAME, method, METHODS)
-    C, P = inp.centroids, inp.points
+    if is_compiled(method):
+        return _program(inp, method)(inp.centroids, inp.points)
+    return _direction(inp.centroids, inp.points, method)
+
+
+def _program(inp: Input, method: str) -> Any:
+    """The compiled direction function of ``method`` for inputs of ``inp``'s shapes."""
+    interpreted = base(method)
+    return PROGRAMS.get((method, shapes(inp.centroids, inp.points)), lambda: modes.compile(
+        lambda C, P: _direction(C, P, interpreted), inp.centroids, inp.points))
+
+
+def build(inp: Input, method: str) -> bool:
+    """Compile a compiled method for ``inp`` (before the timed runs)."""
+    if not is_compiled(method):
+        return False
+    _program(inp, method)
+    return True
+
+
+def _direction(C: Any, P: Any, method: str) -> Any:
     ones = np.ones_like(C)
     if method == "forward":
         g = modes.grad(cost, mode="forward")
@@ -67,7 +99,7 @@ def prepare(raw: Mapping[str, Any]) -> Input:
 
 FUNCTIONS = {
     "cost": Function(prepare, lambda inp, method: cost(inp.centroids, inp.points), derivative=False),
-    "dir": Function(prepare, direction),
+    "dir": Function(prepare, direction, build=build),
 }
 
 

@@ -1,12 +1,14 @@
 """gmm: the vectorised log-posterior against a slow direct formula (explicit densities, determinants
-and the Wishart log-density), its gradient against finite differences and across modes, and both
-JSON formats."""
+and the Wishart log-density), its gradient against finite differences and across modes, both
+JSON formats, and the compiled reverse gradient against the interpreted one (at another input of
+the same shapes it traces again: the logsumexp shift is a value read by modes.plain)."""
 
 import math
 
 import numpy as np
 import pytest
 
+from compiled_check import assert_same, check
 from conftest import assert_close_fd, assert_modes_agree, numerical_jacobian
 from experiments.adbench import gmm
 
@@ -74,3 +76,13 @@ def test_json_formats():
     np.testing.assert_allclose(flat[:2], out["alpha"])
     np.testing.assert_allclose(flat[8:11], out["q"][0])
     np.testing.assert_allclose(flat[11:14], out["l"][0])
+
+
+def test_compiled_gradient():
+    first = gmm.prepare(gmm.generate(3, 4, 12, seed=2))
+    second = gmm.prepare(gmm.generate(3, 4, 12, seed=3))
+    check(gmm, gmm.gradient, first, second, gmm._program, replays_second=False)
+    # gamma and m are constants of the trace: another gamma is another program, not a wrong one
+    other = gmm.prepare(gmm.generate(3, 4, 12, gamma=2.0, seed=2))
+    assert gmm._program(other, "reverse-compiled") is not gmm._program(first, "reverse-compiled")
+    assert_same(gmm.gradient(other, "reverse-compiled"), gmm.gradient(other, "reverse"))

@@ -144,7 +144,11 @@ def test_mode_decides_the_method():
     reverse = Session("reverse", track_tape=True).handle(message)
     forward = Session("forward", track_tape=True).handle(message)
     assert reverse["tape_bytes"] > 0 and forward["tape_bytes"] == 0
-    assert reverse["tape_scope"] == "evaluation"
+    assert reverse["method"] == "reverse-compiled"  # its tape: the interpreted method's, so named
+    assert reverse["tape_scope"] == "evaluation of reverse (the interpreted method reverse-compiled replays)"
+    assert Session("forward-chunked", track_tape=True).handle(
+        {"id": 0, "kind": "evaluate", "module": "ht", "function": "jacobian",
+         "input": ht.generate(npts=2, complicated=False, verts=10)})["tape_scope"] == "evaluation"
     primal = Session("reverse").handle({"id": 2, "kind": "evaluate", "module": "gmm", "function": "objective",
                                         "input": gmm.generate(2, 2, 5)})
     assert primal["method"] == "none"  # differentiates nothing

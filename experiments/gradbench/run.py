@@ -3,8 +3,11 @@
 
 Speaks the GradBench protocol on stdin/stdout (see ``experiments.gradbench.protocol``). ``--mode``
 picks the mode of AD: ``forward`` / ``reverse`` run each problem's best method of that mode (for
-example chunked forward for ht, per-observation blocks for ba), ``auto`` the best overall; a method
-name (``forward-chunked``, ``reverse-batched``, ...) forces that method where a module has it.
+example chunked forward for ht, per-observation blocks for ba, compiled methods where they were
+measured faster), ``auto`` the best overall; a method name (``forward-chunked``,
+``reverse-batched``, ``reverse-compiled``, ``rr-compiled``, ...) forces that method where a module
+has it. A compiled method compiles for each input before its timed runs and reports that time as
+GradBench's ``prepare`` timing (``experiments.adbench.compiled``).
 ``--blas-threads N|default`` (default 1): BLAS/OpenMP threads, pinned before numpy loads (BLAS's own
 threads on a shared machine swing timings many times over); the ``start`` answer reports the
 setting. ``--tape-bytes``: also report each evaluation's peak tape bytes (one extra untimed run

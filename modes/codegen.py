@@ -588,8 +588,12 @@ def _traced_sig(x: Any) -> tuple:
 
 
 def _same(x: Any, expected: Any) -> bool:
-    v = plain(x)
-    return type(v) is type(expected) and bool(np.array_equal(v, expected, equal_nan=True))
+    """The value a guard saw: equal shape, kind and entries (nan equal to nan). A numpy scalar
+    and the Python number of the same value are the same (a replay may produce either)."""
+    a, b = np.asarray(plain(x)), np.asarray(expected)
+    if a.shape != b.shape or (a.dtype.kind == "b") != (b.dtype.kind == "b"):
+        return False
+    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc" and b.dtype.kind in "fc"))
 
 
 def _traced_shapes(x: Any) -> Any:

@@ -376,3 +376,18 @@ def test_fused_backend_without_numexpr_says_which_extra(monkeypatch: pytest.Monk
     assert modes.compile(modes.grad(talk), 1.0, 2.0, 3.0)(1.0, 2.0, 3.0) == 5.0  # python backend
     with pytest.raises(ValueError, match="backend"):
         modes.compile(talk, 1.0, 2.0, 3.0, backend="numba")
+
+
+def test_value_guard_accepts_a_python_scalar_for_a_numpy_one() -> None:
+    # outer forward over an inner reverse gradient: a guard on np.False_ replays as a Python bool
+    def f(w: Any) -> Any:
+        return modes.grad(lambda x: 1.0 / np.sqrt(x * x + w), mode="reverse")(1.0)
+
+    g = modes.grad(f, mode="forward")
+    compiled = modes.compile(g, 0.5)
+    for w in (0.5, 0.7, 2.0):
+        assert compiled(w) == pytest.approx(g(w), rel=1e-14)
+    assert compiled.retraces == 0 and compiled.fallbacks == 0
+    assert codegen._same(True, np.True_) and codegen._same(np.float64(2.0), 2.0)
+    assert not codegen._same(1.0, True) and not codegen._same(np.ones(2), np.ones(3))
+    assert codegen._same(np.array([np.nan, 1.0]), np.array([np.nan, 1.0]))

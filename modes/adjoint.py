@@ -16,9 +16,9 @@ import numpy as np
 
 from .errors import ModesError
 from .registry import Primitive
-from .staging import Graph, Op, Sym
+from .staging import Graph, Op, Sym, registered
 from .tracing import OPS
-from .unbroadcast import shape_of, unbroadcast
+from .unbroadcast import ShapeOnly, shape_of, unbroadcast
 
 ndarray = np.ndarray
 
@@ -53,6 +53,7 @@ class Sweep:
         self.accumulate: dict[Sym, Sym] = {}
         self.inplace: set[Sym] = set()
         self.temp_from = len(graph.ops)
+        self._accumulators: dict[Primitive, tuple[Any, Any]] = {}
 
     def copy_of(self, x: Any, name: str) -> Sym:
         """A named copy of ``x`` (an alias in Python: no data is copied)."""
@@ -173,28 +174,31 @@ class Sweep:
         graph = self.graph
         nominal = graph.ops[: self.temp_from]
         self.add_to(out, seed, owned=False)
-        sum_prim = _registered("sum")
         for op in reversed(nominal):
             g = self.bars.get(op.out)
             if g is None or op.prim is None:
-                continue
-            if op.prim is sum_prim and self._uniform_sum(op, g):
                 continue
             if type(g) is Uniform and op.prim.partials is None:
                 g = self.materialize(op.out)
             self._reverse(op, g)
 
-    def _uniform_sum(self, op: Op, g: Any) -> bool:
-        """The bar of sum(x) over every axis spreads as one number over x's shape."""
-        (a,) = op.args if len(op.args) == 1 else (None,)
-        if type(a) is not Sym or type(a._example) is not ndarray or op.kwargs.get("axis") is not None \
-                or op.kwargs.get("keepdims") or set(op.kwargs) - {"axis", "keepdims"}:
-            return False
-        value = g.value if type(g) is Uniform else g
-        if np.shape(value._example if type(value) is Sym else value) != ():
-            return False
-        self.add_to(a, Uniform(value, a._example.shape), owned=False)
-        return True
+    def _as_uniform(self, c: Any) -> Any:
+        """``c`` as a ``Uniform`` bar when the rule that made it broadcast one number
+        (``broadcast_to(reshape(g, (1,)), shape)``: the bar of a full sum), else ``c``."""
+        if type(c) is not Sym or c._index < self.temp_from:
+            return c
+        ops = self.graph.ops
+        op = ops[c._index]
+        if op.prim is None or op.prim is not registered("broadcast_to") or not op.args:
+            return c
+        v = op.args[0]
+        reshape = registered("reshape")
+        while type(v) is Sym and v._index >= 0 and ops[v._index].prim is reshape \
+                and np.size(v._example) == 1:
+            v = ops[v._index].args[0]
+        if np.ndim(_value(v)) != 0 or not isinstance(_value(v), (float, np.floating)):
+            return c
+        return Uniform(v, np.shape(c._example))
 
     def _reverse(self, op: Op, g: Any) -> None:
         prim = op.prim
@@ -233,7 +237,7 @@ class Sweep:
                     owned = False
                 self.add_to(a, c, owned)
             return
-        if prim is OPS.getitem and self._scatter(op, g):
+        if self._accumulate(op, g):
             return
         for i, a in enumerate(args):
             if type(a) is not Sym:
@@ -245,59 +249,62 @@ class Sweep:
             shape = shape_of(a._example)
             if shape_of(c) != shape:
                 c = self.fit(c, shape, prim, i)
-            self.add_to(a, c, owned=False)
+            self.add_to(a, self._as_uniform(c), owned=False)
 
 
-    def _scatter(self, op: Op, g: Sym) -> bool:
-        """``x_bar[index] += g`` in place for a basic index of an array (no zeros-and-add per
-        slice, as a hand-written adjoint does it)."""
-        (a,) = op.args
-        index = op.kwargs.get("index")
-        if list(op.kwargs) != ["index"] or type(a) is not Sym or type(a._example) is not ndarray \
-                or not _basic(index) or a._example.dtype.kind != "f":
+    def _accumulate(self, op: Op, g: Any) -> bool:
+        """The registry's in-place cotangent rule (``vjp_accumulate``: getitem's ``bar[index] +=
+        g``), into a bar this sweep owns: no zeros-and-add per slice. The traced program adds the
+        primitive's ``vjp`` instead (boxes are not written in place)."""
+        prim = op.prim
+        assert prim is not None
+        acc = prim.vjp_accumulate
+        args = op.args
+        if acc is None or not prim.linear or len(args) != 1 or type(args[0]) is not Sym:
+            return False
+        (a,) = args
+        if type(a._example) is not ndarray or a._example.dtype.kind != "f":
             return False
         graph = self.graph
         if type(g) is Uniform:
             g = g.value if np.shape(op.out._example) == g.shape else self.materialize(op.out)
         b = self.materialize(a)
-        first = b is None
-        if first:
+        if b is None:
             b = graph.record(None, "zeros", np.zeros, np.zeros, (a._example.shape,), {})
             self.names[b] = self.names[a] + "_bar"
             self.owned.add(b)
         elif b not in self.owned:
             return False
-        new = graph.record(None, "scatter_set" if first else "scatter_add",
-                           _scatter_set if first else _scatter_add, _traced_scatter_add, (b, g),
-                           {"index": index, "shape": a._example.shape})
+        fast, traced = self._accumulators.get(prim) or self._accumulators.setdefault(
+            prim, _accumulators(prim))
+        shapes = (ShapeOnly(np.shape(op.out._example)), ShapeOnly(a._example.shape))
+        new = graph.record(None, "accumulate " + prim.name, _returning_bar(fast), traced,
+                           (b, g) + shapes, op.kwargs)
+        graph.ops[new._index].fn = fast  # the program calls the rule itself, as a statement
         self.names[new] = self.names[b]
         self.owned.add(new)
         self.bars[a] = new
         return True
 
 
-def _scatter_add(b: Any, g: Any, index: Any, shape: tuple[int, ...]) -> Any:
-    b[index] += g
-    return b
+def _returning_bar(acc: Any) -> Any:
+    """An in-place rule as a function returning the bar (to evaluate it while tracing)."""
+    def evaluate(bar: Any, *args: Any, **kw: Any) -> Any:
+        acc(bar, *args, **kw)
+        return bar
+    return evaluate
 
 
-def _scatter_set(b: Any, g: Any, index: Any, shape: tuple[int, ...]) -> Any:
-    b[index] = g  # into fresh zeros: nothing to read
-    return b
+def _accumulators(prim: Primitive) -> tuple[Any, Any]:
+    """``prim``'s in-place cotangent rule (called as it is: it returns nothing) and its traced
+    twin, which returns the new bar."""
+    vjp = prim.vjp_rule(0)
 
+    def traced(bar: Any, g: Any, ans: Any, x: Any, **kw: Any) -> Any:
+        return bar + vjp(g, ans, x, **kw)  # type: ignore[misc]
 
-def _traced_scatter_add(b: Any, g: Any, index: Any, shape: tuple[int, ...]) -> Any:
-    """The same on an enclosing transformation's values: no writes in place."""
-    return b + _registered("untake")(g, index=index, shape=shape, nb=0)
-
-
-def _basic(index: Any) -> bool:
-    """A basic index (ints, slices of ints, None, ...): its cotangent scatters without repeats."""
-    if type(index) is tuple:
-        return all(_basic(i) for i in index)
-    if type(index) is slice:
-        return all(v is None or type(v) is int for v in (index.start, index.stop, index.step))
-    return type(index) is int or index is None or index is Ellipsis
+    traced.__name__ = f"accumulate_{prim.name}"
+    return prim.vjp_accumulate, traced
 
 
 def _is_constant(x: Any) -> bool:
@@ -307,11 +314,6 @@ def _is_constant(x: Any) -> bool:
 
 def _value(x: Any) -> Any:
     return x._example if type(x) is Sym else x
-
-
-def _registered(name: str) -> Any:
-    from .primitives import REGISTRY
-    return REGISTRY.get(name)
 
 
 __all__ = ["Sweep", "Uniform"]

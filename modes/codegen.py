@@ -19,7 +19,7 @@ import numpy as np
 
 from . import fused
 from .registry import plain
-from .staging import Graph, Op, Sym, _collect, shape_signature
+from .staging import Graph, Op, Sym, _collect, registered, shape_signature
 from .tracing import OPS
 
 ndarray = np.ndarray
@@ -240,7 +240,7 @@ class Generator:
         prim = op.prim
         name = prim.name  # type: ignore[union-attr]
         args, kw = op.args, op.kwargs
-        if len(args) != 1 or type(args[0]) is not Sym or _registered(name) is not prim:
+        if len(args) != 1 or type(args[0]) is not Sym or registered(name) is not prim:
             return None
         a = args[0]
         ex = a._example
@@ -401,7 +401,7 @@ class Generator:
               by_sym: dict[Sym, list[Any]]) -> list[Any]:
         """For a long program: the symbols each statement reads, each symbol's last read (as a
         register: a residual's last read in the nominal pass), the scalar residuals' slots in R,
-        and the symbols that continue another's register (``x_bar += c``, scatters)."""
+        and the symbols that continue another's register (``x_bar += c``, in-place accumulations)."""
         ops = self.graph.ops
         reads: dict[int, list[Sym]] = {}
         last: dict[Sym, float] = {}
@@ -418,7 +418,7 @@ class Generator:
             reads[i] = rs
             if op.out in self.accumulate:
                 carried[op.out] = self.accumulate[op.out]
-            elif op.prim is None and op.name in ("scatter_add", "scatter_set"):
+            elif op.prim is None and op.name.startswith("accumulate "):
                 carried[op.out] = op.args[0]
         inputs = set(self.graph.inputs)
         residual: dict[Sym, int] = {}
@@ -555,12 +555,9 @@ class Generator:
             return out_of_place, out_of_place
         if op.prim is not None:
             return f"{nm} = {self._rhs_op(op, inlined)}", f"{nm} = {self.op_expr(op, True)}"
-        if op.prim is None and op.name in ("scatter_add", "scatter_set"):
-            b, g = op.args
-            index = op.kwargs["index"]
-            text = self._index(index)
-            sign = "+=" if op.name == "scatter_add" else "="
-            return f"{self.name(b)}[{text}] {sign} {self.expr(g)}", f"{nm} = {self.op_expr(op)}"
+        if op.name.startswith("accumulate "):  # the registry's in-place rule: a statement
+            call = self.op_expr(op)
+            return call, f"{nm} = {call}"
         line = f"{nm} = {self._rhs_op(op, inlined)}"
         return line, line
 
@@ -601,11 +598,6 @@ def _traced_shapes(x: Any) -> Any:
     if t is tuple or t is list:
         return tuple(_traced_shapes(v) for v in x)
     return shape_signature(plain(x))
-
-
-def _registered(name: str) -> Any:
-    from .primitives import REGISTRY
-    return REGISTRY.get(name)
 
 
 def _traced_isfinite(x: Any) -> bool:

@@ -23,16 +23,16 @@ from .adjoint import Sweep
 from .codegen import Generator
 from .errors import ModesError
 from .pytree import flatten
-from .staging import Graph, Op, Sym, stage
+from .staging import Graph, Op, Sym, _examples, _examples_kw, stage
 
 # Griewank & Walther, "Evaluating Derivatives" (2008), section 4.6: the gradient's operation
 # count is at most omega times the function's, omega = 3 counting multiplications.
 GRIEWANK_OMEGA = 3.0
 
-_FREE = {"=", "zeros", "ones", "copy", "array", "full", "scatter_set"}
+_FREE = {"=", "zeros", "ones", "copy", "array", "full"}
 # Additive operations (Griewank's bound counts multiplicative ones: multiplications, divisions and
 # nonlinear elementals); a contraction's 2 m n k splits evenly into multiplies and adds.
-_ADDITIVE = {"add", "subtract", "negative", "sum", "untake", "cumsum", "diff", "trace", "scatter_add",
+_ADDITIVE = {"add", "subtract", "negative", "sum", "untake", "cumsum", "diff", "trace",
              "positive"}
 _CONTRACTIONS = {"matmul", "dot", "tensordot", "einsum", "inner", "vdot", "outer"}
 
@@ -95,11 +95,12 @@ class OpCount:
 def op_cost(op: Op) -> int:
     """The arithmetic operations of one recorded operation."""
     if op.prim is not None:
-        return op.prim.cost(op.out._example, _examples(op.args), _examples_kw(op.kwargs))
+        graph = op.out._graph
+        return op.prim.cost(op.out._example, _examples(op.args, graph), _examples_kw(op.kwargs, graph))
     if op.name in _FREE:
         return 0
-    if op.name == "scatter_add":
-        return int(np.size(op.args[1]._example)) if type(op.args[1]) is Sym else 0
+    if op.name.startswith("accumulate "):  # bar += g in place: one add per entry of g
+        return int(np.size(op.args[1]._example))
     if op.name.startswith("rule "):
         raise ModesError(f"count_ops: the rule {op.name[5:]!r} reads values (modes.plain), so its "
                          "operations cannot be counted from a trace")
@@ -110,9 +111,8 @@ def op_cost(op: Op) -> int:
 def multiplicative_cost(op: Op) -> int:
     """The multiplications, divisions and nonlinear elementals among ``op_cost(op)``."""
     name = op.prim.name if op.prim is not None else op.name
-    if name in _ADDITIVE or (op.prim is None and name not in _FREE and not name.startswith("rule ")
-                             and name != "scatter_add"):
-        return 0  # adds, and operations without a derivative (comparisons, signs)
+    if name in _ADDITIVE or (op.prim is None and name not in _FREE and not name.startswith("rule ")):
+        return 0  # adds (bars accumulated in place too), operations without a derivative
     n = op_cost(op)
     return n // 2 if name in _CONTRACTIONS else n
 
@@ -193,23 +193,6 @@ def _residual_bytes(graph: Graph, temp_from: int, keep: list[bool]) -> int:
                 ex = s._example
                 total += ex.nbytes if hasattr(ex, "nbytes") else 8
     return total
-
-
-def _examples(args: tuple) -> list[Any]:
-    return [_example(a) for a in args]
-
-
-def _examples_kw(kwargs: dict) -> dict:
-    return {k: _example(v) for k, v in kwargs.items()}
-
-
-def _example(x: Any) -> Any:
-    t = type(x)
-    if t is Sym:
-        return x._example
-    if t is tuple or t is list:
-        return t(_example(v) for v in x)
-    return x
 
 
 __all__ = ["GRIEWANK_OMEGA", "OpCount", "count_ops", "op_cost", "program_cost"]

@@ -140,6 +140,16 @@ class Graph:
         self.guards.append(Guard(sym, kind, expected))
 
 
+def _recorded(name: str, fn: Callable[[Any, Any], Any], reflected: bool = False) -> Any:
+    """A binary operator of ``Sym`` recorded without a derivative (a comparison, a bitwise op)."""
+    def method(self: Sym, other: Any) -> Any:
+        args = (other, self) if reflected else (self, other)
+        return self._no_derivative(name, fn, fn, args, {})
+
+    method.__name__ = fn.__name__
+    return method
+
+
 class Sym(ArrayBox):
     """A symbolic value of a ``Graph``: shape, dtype and example value known, numbers recorded."""
 
@@ -207,41 +217,18 @@ class Sym(ArrayBox):
         return self._graph.record(None, name, fn, traced, args, kwargs,
                                   value_shaped=name not in _PURE)
 
-    def __lt__(self, other: Any) -> Any:
-        return self._no_derivative("<", operator.lt, operator.lt, (self, other), {})
-
-    def __le__(self, other: Any) -> Any:
-        return self._no_derivative("<=", operator.le, operator.le, (self, other), {})
-
-    def __gt__(self, other: Any) -> Any:
-        return self._no_derivative(">", operator.gt, operator.gt, (self, other), {})
-
-    def __ge__(self, other: Any) -> Any:
-        return self._no_derivative(">=", operator.ge, operator.ge, (self, other), {})
-
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        return self._no_derivative("==", operator.eq, operator.eq, (self, other), {})
-
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
-        return self._no_derivative("!=", operator.ne, operator.ne, (self, other), {})
-
-    def __and__(self, other: Any) -> Any:
-        return self._no_derivative("&", operator.and_, operator.and_, (self, other), {})
-
-    def __rand__(self, other: Any) -> Any:
-        return self._no_derivative("&", operator.and_, operator.and_, (other, self), {})
-
-    def __or__(self, other: Any) -> Any:
-        return self._no_derivative("|", operator.or_, operator.or_, (self, other), {})
-
-    def __ror__(self, other: Any) -> Any:
-        return self._no_derivative("|", operator.or_, operator.or_, (other, self), {})
-
-    def __xor__(self, other: Any) -> Any:
-        return self._no_derivative("^", operator.xor, operator.xor, (self, other), {})
-
-    def __rxor__(self, other: Any) -> Any:
-        return self._no_derivative("^", operator.xor, operator.xor, (other, self), {})
+    __lt__ = _recorded("<", operator.lt)
+    __le__ = _recorded("<=", operator.le)
+    __gt__ = _recorded(">", operator.gt)
+    __ge__ = _recorded(">=", operator.ge)
+    __eq__ = _recorded("==", operator.eq)  # type: ignore[assignment]
+    __ne__ = _recorded("!=", operator.ne)  # type: ignore[assignment]
+    __and__ = _recorded("&", operator.and_)
+    __rand__ = _recorded("&", operator.and_, reflected=True)
+    __or__ = _recorded("|", operator.or_)
+    __ror__ = _recorded("|", operator.or_, reflected=True)
+    __xor__ = _recorded("^", operator.xor)
+    __rxor__ = _recorded("^", operator.xor, reflected=True)
 
     def __invert__(self) -> Any:
         return self._no_derivative("~", operator.invert, operator.invert, (self,), {})
@@ -321,6 +308,12 @@ def _key(fn: Any, args: tuple, kwargs: dict) -> Any:
         return None
 
 
+def registered(name: str) -> Any:
+    """The shipped primitive called ``name`` (None if there is none)."""
+    from .primitives import REGISTRY  # imported late: the primitives import the tracing modules
+    return REGISTRY.get(name)
+
+
 def shape_signature(x: Any) -> Any:
     """Shapes and dtypes of a value (tuples of arrays entry by entry)."""
     t = type(x)
@@ -375,4 +368,4 @@ def _examples_kw(kwargs: dict, graph: Graph) -> dict:
     return {k: _example(v, graph) for k, v in kwargs.items()} if kwargs else kwargs
 
 
-__all__ = ["Graph", "Guard", "Op", "Sym", "stage", "OPS"]
+__all__ = ["Graph", "Guard", "Op", "Sym", "registered", "stage", "OPS"]

@@ -248,8 +248,9 @@ def _scatter_add(z: np.ndarray, g: Any, index: Any, nb: int) -> None:
 
 def _getitem_accumulate(bar: np.ndarray, g: Any, ans: Any, index: Any, nb: int) -> None:
     """getitem's cotangent added into its parent's bar in place: bar[index] += g."""
-    if nb == 0 and type(index) is slice and type(g) is np.ndarray and g.ndim == len(ans.shape):
-        bar[index] += g  # the common case: a slice, no batch axes
+    if nb == 0 and (type(index) is slice and type(g) is np.ndarray and g.ndim == len(ans.shape)
+                    or type(index) is int and (type(g) is float or type(g) is np.float64)):
+        bar[index] += g  # the common cases: a slice, or one entry, and no batch axes
         return
     _scatter_add(bar, g, index, nb + len(shape_of(g)) - len(ans.shape))
 
